@@ -1,0 +1,29 @@
+//! lojasim: Monte Carlo estimates of what a convergence theorem for SGD only bounds.
+//!
+//! An & Lu (arXiv 2304.09221) prove that SGD started in a ball B(θ0, r) on which a local
+//! Łojasiewicz inequality |∇F|² ≥ α·F holds stays in the ball, and converges to a global minimum,
+//! with probability at least 1 − δ, when the gradient noise scales with the loss. This crate
+//! simulates many independently seeded SGD trajectories and estimates those probabilities with
+//! confidence intervals, beside the theoretical bound.
+//!
+//! Layout: [`landscape`] (F and its constants), [`noise`], [`schedule`], [`stepper`] (one update),
+//! [`runner`] (one trajectory and its [`runner::Outcome`]), [`engine`] (many, in parallel),
+//! [`tally`] and [`estimate`] (reduction and intervals), [`theory`] (the bound), [`config`]
+//! (checked settings), [`report`] (summary and CSV).
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod estimate;
+pub mod landscape;
+pub mod noise;
+pub mod report;
+pub mod rng;
+pub mod runner;
+pub mod schedule;
+pub mod stepper;
+pub mod tally;
+pub mod theory;
+
+pub use config::{Experiment, Settings};
+pub use error::ConfigError;
