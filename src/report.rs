@@ -123,8 +123,8 @@ impl<'a> RunReport<'a> {
     /// The CSV row, aligned with [`CSV_COLUMNS`].
     pub fn csv_record(&self) -> Vec<String> {
         let e = self.experiment;
-        let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
-        let num = |x: f64| x.to_string();
+        let opt = |x: Option<f64>| x.map_or(String::new(), fmt_f64);
+        let num = fmt_f64;
         let (eta, gamma, n0, q) = match e.schedule {
             crate::schedule::StepSchedule::Constant { eta } => (Some(eta), None, None, None),
             crate::schedule::StepSchedule::RobbinsMonro { gamma, n0, q } => {
@@ -196,15 +196,26 @@ pub fn constants_source_name(source: ConstantsSource) -> &'static str {
     }
 }
 
+/// Shortest text that parses back to exactly `x`: plain for moderate magnitudes, scientific
+/// (`9.25e-32`) otherwise, so that CSV cells stay short and lossless.
+pub fn fmt_f64(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 || (1e-4..1e15).contains(&a) || !x.is_finite() {
+        x.to_string()
+    } else {
+        format!("{x:e}")
+    }
+}
+
 /// A list of values as one CSV cell: the single value, or all of them separated by `;` (a list
 /// that is one value repeated is written once, as the flag that would reproduce it).
 fn list(values: &[f64]) -> String {
     if values.windows(2).all(|w| w[0].to_bits() == w[1].to_bits()) {
-        values.first().map_or(String::new(), |v| v.to_string())
+        values.first().map_or(String::new(), |&v| fmt_f64(v))
     } else {
         values
             .iter()
-            .map(|v| v.to_string())
+            .map(|&v| fmt_f64(v))
             .collect::<Vec<_>>()
             .join(";")
     }
@@ -313,5 +324,36 @@ impl fmt::Display for RunReport<'_> {
         }
         let _ = write!(s, "  elapsed      {:.3} s", self.elapsed_s);
         f.write_str(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip_through_their_csv_text() {
+        for x in [
+            0.0,
+            -0.0,
+            1e-6,
+            9.258022279867218e-32,
+            0.1,
+            1.0 / 3.0,
+            12345.678,
+            1e300,
+            -2.5e-5,
+        ] {
+            let text = fmt_f64(x);
+            assert_eq!(
+                text.parse::<f64>().unwrap().to_bits(),
+                x.to_bits(),
+                "{text}"
+            );
+        }
+        assert_eq!(fmt_f64(1e-6), "1e-6");
+        assert_eq!(fmt_f64(0.25), "0.25");
+        assert_eq!(list(&[0.5, 0.5, 0.5]), "0.5");
+        assert_eq!(list(&[0.5, 1e-7]), "0.5;1e-7");
     }
 }
