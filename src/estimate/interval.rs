@@ -38,7 +38,10 @@ pub fn binomial_interval(
     if !(confidence > 0.0 && confidence < 1.0) {
         return Err(IntervalError::InvalidConfidence(confidence));
     }
-    let z = 1.959963984540054;
+    // Wilson at the requested level (the fixed z = 1.96 of the first stub ignored `confidence`,
+    // which the sequential method needs).
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let z = Normal::standard().inverse_cdf(0.5 + confidence / 2.0);
     let (x, n) = (x as f64, n as f64);
     let c = (x + z * z / 2.0) / (n + z * z);
     let h = z / (n + z * z) * (x * (n - x) / n + z * z / 4.0).sqrt();
