@@ -12,18 +12,18 @@ pub enum OutputError {
         "{flag} {path} already exists; pass --resume to continue it or --force to overwrite it"
     )]
     Exists { flag: &'static str, path: PathBuf },
-    #[error("{flag} {path}: cannot create a file in {dir}: {source}")]
+    #[error("{flag} {path}: cannot create a file in {dir}: {error}")]
     Create {
         flag: &'static str,
         path: PathBuf,
         dir: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{flag} {path}: {source}")]
+    #[error("{flag} {path}: {error}")]
     Io {
         flag: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(
         "{flag} {path} has a different header than this lojasim writes (another version or \
@@ -89,10 +89,10 @@ impl AppendCsv {
             out.append(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>())?;
             return Ok((out, Resumed::default()));
         }
-        let io = |source| OutputError::Io {
+        let io = |error| OutputError::Io {
             flag,
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let resumed = if resume && path.exists() {
             Some(read_complete_rows(flag, path, header)?)
@@ -133,17 +133,17 @@ impl AppendCsv {
                 let mut out = std::io::stdout().lock();
                 out.write_all(&buf)
                     .and_then(|()| out.flush())
-                    .map_err(|source| OutputError::Io {
+                    .map_err(|error| OutputError::Io {
                         flag: self.flag,
                         path: PathBuf::from("-"),
-                        source,
+                        error,
                     })
             }
             Sink::File { file, path } => {
-                let io = |source| OutputError::Io {
+                let io = |error| OutputError::Io {
                     flag: self.flag,
                     path: path.clone(),
-                    source,
+                    error,
                 };
                 file.write_all(&buf).map_err(io)?;
                 if self.last_sync.elapsed() >= SYNC_EVERY {
@@ -182,10 +182,10 @@ impl AppendCsv {
         let file = OpenOptions::new()
             .append(true)
             .open(&path)
-            .map_err(|source| OutputError::Io {
+            .map_err(|error| OutputError::Io {
                 flag: self.flag,
                 path: path.clone(),
-                source,
+                error,
             })?;
         self.sink = Sink::File { file, path };
         Ok(())
@@ -194,10 +194,10 @@ impl AppendCsv {
     /// Syncs the file to disk.
     pub fn finish(self) -> Result<(), OutputError> {
         if let Sink::File { file, path } = &self.sink {
-            file.sync_all().map_err(|source| OutputError::Io {
+            file.sync_all().map_err(|error| OutputError::Io {
                 flag: self.flag,
                 path: path.clone(),
-                source,
+                error,
             })?;
         }
         Ok(())
@@ -224,16 +224,16 @@ pub fn write_atomically(
         .prefix(".lojasim-")
         .suffix(".partial")
         .tempfile_in(dir)
-        .map_err(|source| OutputError::Create {
+        .map_err(|error| OutputError::Create {
             flag,
             path: path.to_path_buf(),
             dir: dir.to_path_buf(),
-            source,
+            error,
         })?;
-    let io = |source| OutputError::Io {
+    let io = |error| OutputError::Io {
         flag,
         path: path.to_path_buf(),
-        source,
+        error,
     };
     temp.write_all(text).map_err(io)?;
     temp.as_file().sync_all().map_err(io)?;
@@ -272,10 +272,10 @@ fn read_complete_rows(
     path: &Path,
     header: &[&str],
 ) -> Result<Resumed, OutputError> {
-    let io = |source| OutputError::Io {
+    let io = |error| OutputError::Io {
         flag,
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let bytes = std::fs::read(path).map_err(io)?;
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
