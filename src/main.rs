@@ -711,7 +711,10 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
                 })?;
             let elapsed = start.elapsed().as_secs_f64();
             let used = result.tally.trajectories;
-            bar.set_length(bar.length().unwrap_or(0) - (p.range.end - p.range.start - used));
+            // A run to a target stops early: take its unused budget off the bar.
+            if let Some(len) = bar.length() {
+                bar.set_length(len.saturating_sub(p.range.end - p.range.start - used));
+            }
             let looks = result.stopped.as_ref().map(|s| s.looks);
             let range = p.range.start..p.range.start + used;
             if let Some(curves) = curves.as_mut() {
