@@ -9,7 +9,8 @@
 //! Layout: [`landscape`] (F and its constants), [`noise`], [`schedule`], [`stepper`] (one update),
 //! [`runner`] (one trajectory and its [`runner::Outcome`]), [`engine`] (many, in parallel),
 //! [`tally`] and [`estimate`] (reduction and intervals), [`theory`] (the bound), [`config`]
-//! (checked settings), [`report`] (summary and CSV).
+//! (checked settings), [`report`] (summary and CSV), [`sweep`] (grids, config ids, shards) and
+//! [`output`] (resumable sweep files, curves, merge).
 
 pub mod config;
 pub mod engine;
@@ -17,11 +18,13 @@ pub mod error;
 pub mod estimate;
 pub mod landscape;
 pub mod noise;
+pub mod output;
 pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod schedule;
 pub mod stepper;
+pub mod sweep;
 pub mod tally;
 pub mod theory;
 

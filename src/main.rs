@@ -1,6 +1,8 @@
 //! The `lojasim` command line: parses flags into checked settings, calls the library, writes output.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,10 +16,16 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lojasim::config::Settings;
 use lojasim::engine::{self, Control};
 use lojasim::estimate::CiMethod;
+use lojasim::estimate::sequential::Target;
 use lojasim::landscape::ProblemKind;
 use lojasim::noise::{NoiseDist, NoiseKind};
+use lojasim::output::sweep_csv::{self, RowKey};
+use lojasim::output::{self, AppendCsv, OutputError};
 use lojasim::report::{CSV_COLUMNS, RunReport, constants_source_name};
 use lojasim::schedule::ScheduleKind;
+use lojasim::sweep::{
+    ConfigId, DEFAULT_MAX_POINTS, SettingsGrid, Shard, config_id, grid, run_point,
+};
 use lojasim::{ConfigError, Experiment};
 
 #[derive(Parser, Debug)]
@@ -31,113 +39,145 @@ struct Cli {
 enum Command {
     /// Simulate one configuration: P(stay in the ball) and P(converge), with intervals, beside the bound.
     Run(RunArgs),
+    /// Simulate every point of a grid of flag values, one CSV row per point (see docs/sweeps.md).
+    #[command(after_help = SWEEP_HELP)]
+    Sweep(SweepArgs),
+    /// Combine the files of a sharded sweep into the rows of the unsharded run.
+    Merge(MergeArgs),
     /// Print the theoretical constants and bounds for a configuration, without simulating.
     Bound(ExperimentArgs),
 }
 
-/// The flags that define an experiment (shared by `run` and `bound`).
+const SWEEP_HELP: &str = "\
+Grid values (every numeric flag above):
+  0.1                 one value
+  0.01,0.02,0.05      a list (in this order)
+  lin:0:1:11          11 evenly spaced values from 0 to 1, both included, built exactly by index
+  log:1e-3:1:4        4 log-spaced values from 0.001 to 1 (START, STOP > 0)
+  --theta0/--curvature: ',' separates alternatives, ';' the coordinates of one vector:
+  --theta0 '0.1;0.2,0.3;0.4' is two 2-d starts (quote the ';' from the shell).
+  --problem, --noise, --noise-dist, --schedule and --ci take comma lists.
+The points are the cartesian product, flags in --help order, the last varying fastest.
+Trajectory i uses the same random stream at every point (common random numbers).";
+
+/// Values of a grid-capable flag: one value for `run` and `bound`, any number for `sweep`.
+#[derive(Clone, Debug, PartialEq)]
+struct Values<T>(Vec<T>);
+
+fn f64_values(text: &str) -> Result<Values<f64>, grid::GridError> {
+    grid::parse_f64s(text).map(Values)
+}
+
+fn u64_values(text: &str) -> Result<Values<u64>, grid::GridError> {
+    grid::parse_u64s(text).map(Values)
+}
+
+fn vector_values(text: &str) -> Result<Values<Vec<f64>>, grid::GridError> {
+    grid::parse_vectors(text).map(Values)
+}
+
+/// The flags that define an experiment (shared by `run`, `sweep` and `bound`). Numeric flags take
+/// grid values (docs/sweeps.md); `run` and `bound` accept exactly one point.
 #[derive(Args, Debug)]
 struct ExperimentArgs {
     /// Loss landscape.
-    #[arg(long, value_enum, default_value_t = ProblemKind::Ring, help_heading = "Landscape")]
-    problem: ProblemKind,
-    /// Dimension d [default: the length of a list-valued --theta0/--curvature, else 10].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Landscape")]
-    dim: Option<usize>,
-    /// Curvatures a_i of the quadratic: one value (all coordinates) or d comma-separated values.
-    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1", allow_negative_numbers = true, help_heading = "Landscape")]
-    curvature: Vec<f64>,
-    /// Start θ0: one value (all coordinates) or d comma-separated values.
-    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "0.3225", allow_negative_numbers = true, help_heading = "Landscape")]
-    theta0: Vec<f64>,
-    /// Radius r of the ball B(θ0, r) the trajectories must stay in.
     #[arg(
         long,
-        default_value_t = 0.3,
-        allow_negative_numbers = true,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ring",
         help_heading = "Landscape"
     )]
-    radius: f64,
+    problem: Vec<ProblemKind>,
+    /// Dimension d [default: the length of a list-valued --theta0/--curvature, else 10].
+    #[arg(long, value_parser = u64_values, allow_hyphen_values = true, help_heading = "Landscape")]
+    dim: Option<Values<u64>>,
+    /// Curvatures a_i of the quadratic: one value (all coordinates) or d values (run: separated by
+    /// ',' or ';'; sweep: by ';', with ',' between alternatives).
+    #[arg(long, value_parser = vector_values, default_value = "1", allow_hyphen_values = true, help_heading = "Landscape")]
+    curvature: Values<Vec<f64>>,
+    /// Start θ0: one value (all coordinates) or d values (run: separated by ',' or ';'; sweep: by
+    /// ';', with ',' between alternatives).
+    #[arg(long, value_parser = vector_values, default_value = "0.3225", allow_hyphen_values = true, help_heading = "Landscape")]
+    theta0: Values<Vec<f64>>,
+    /// Radius r of the ball B(θ0, r) the trajectories must stay in.
+    #[arg(long, value_parser = f64_values, default_value = "0.3", allow_hyphen_values = true, help_heading = "Landscape")]
+    radius: Values<f64>,
 
     /// Gradient noise: ml (√(σF)·Z), bounded (√σ·Z) or none (gradient descent).
-    #[arg(long, value_enum, default_value_t = NoiseKind::Ml, help_heading = "Noise and steps")]
-    noise: NoiseKind,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ml",
+        help_heading = "Noise and steps"
+    )]
+    noise: Vec<NoiseKind>,
     /// Law of Z: N(0, I/d) or independent ±1/√d coordinates.
-    #[arg(long, value_enum, default_value_t = NoiseDist::Gaussian, help_heading = "Noise and steps")]
-    noise_dist: NoiseDist,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "gaussian",
+        help_heading = "Noise and steps"
+    )]
+    noise_dist: Vec<NoiseDist>,
     /// Noise level σ (E|g − ∇F|² = σF for ml, σ for bounded) [default: 1].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Noise and steps")]
-    sigma: Option<f64>,
+    #[arg(long, value_parser = f64_values, allow_hyphen_values = true, help_heading = "Noise and steps")]
+    sigma: Option<Values<f64>>,
     /// Step-size schedule.
-    #[arg(long, value_enum, default_value_t = ScheduleKind::Constant, help_heading = "Noise and steps")]
-    schedule: ScheduleKind,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "constant",
+        help_heading = "Noise and steps"
+    )]
+    schedule: Vec<ScheduleKind>,
     /// Constant step η [default: 0.05].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Noise and steps")]
-    eta: Option<f64>,
+    #[arg(long, value_parser = f64_values, allow_hyphen_values = true, help_heading = "Noise and steps")]
+    eta: Option<Values<f64>>,
     /// Robbins–Monro γ in η_k = γ/(k + n0)^q, k = 0, 1, … [default: 0.1].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Noise and steps")]
-    gamma: Option<f64>,
+    #[arg(long, value_parser = f64_values, allow_hyphen_values = true, help_heading = "Noise and steps")]
+    gamma: Option<Values<f64>>,
     /// Robbins–Monro offset n0 [default: 1].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Noise and steps")]
-    n0: Option<f64>,
+    #[arg(long, value_parser = f64_values, allow_hyphen_values = true, help_heading = "Noise and steps")]
+    n0: Option<Values<f64>>,
     /// Robbins–Monro exponent q [default: 0.75].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Noise and steps")]
-    q: Option<f64>,
+    #[arg(long, value_parser = f64_values, allow_hyphen_values = true, help_heading = "Noise and steps")]
+    q: Option<Values<f64>>,
 
     /// Steps K per trajectory.
-    #[arg(
-        long,
-        allow_negative_numbers = true,
-        default_value_t = 1000,
-        help_heading = "Simulation"
-    )]
-    steps: u64,
+    #[arg(long, value_parser = u64_values, default_value = "1000", allow_hyphen_values = true, help_heading = "Simulation")]
+    steps: Values<u64>,
     /// Convergence threshold: a trajectory converged if it stayed and F(θ_K) ≤ ε.
-    #[arg(
-        long,
-        default_value_t = 1e-6,
-        allow_negative_numbers = true,
-        help_heading = "Simulation"
-    )]
-    eps: f64,
-    /// Number of trajectories N.
-    #[arg(
-        long,
-        allow_negative_numbers = true,
-        default_value_t = 10_000,
-        help_heading = "Simulation"
-    )]
-    trajectories: u64,
+    #[arg(long, value_parser = f64_values, default_value = "1e-6", allow_hyphen_values = true, help_heading = "Simulation")]
+    eps: Values<f64>,
+    /// Number of trajectories N (with --target-halfwidth: the most any point may use).
+    #[arg(long, value_parser = u64_values, default_value = "10000", allow_hyphen_values = true, help_heading = "Simulation")]
+    trajectories: Values<u64>,
     /// Master seed: trajectory i draws from a generator seeded by (seed, i).
-    #[arg(
-        long,
-        allow_negative_numbers = true,
-        default_value_t = 0,
-        help_heading = "Simulation"
-    )]
-    seed: u64,
+    #[arg(long, value_parser = u64_values, default_value = "0", allow_hyphen_values = true, help_heading = "Simulation")]
+    seed: Values<u64>,
 
     /// Confidence-interval method for the proportions.
-    #[arg(long, value_enum, default_value_t = CiMethod::Wilson, help_heading = "Estimation")]
-    ci: CiMethod,
-    /// Confidence level of the intervals.
     #[arg(
         long,
-        default_value_t = 0.95,
-        allow_negative_numbers = true,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "wilson",
         help_heading = "Estimation"
     )]
-    confidence: f64,
+    ci: Vec<CiMethod>,
+    /// Confidence level of the intervals.
+    #[arg(long, value_parser = f64_values, default_value = "0.95", allow_hyphen_values = true, help_heading = "Estimation")]
+    confidence: Values<f64>,
     /// Override the Łojasiewicz constant α of the ball (|∇F|² ≥ α·F).
-    #[arg(long, allow_negative_numbers = true, help_heading = "Estimation")]
-    alpha: Option<f64>,
+    #[arg(long, value_parser = f64_values, allow_hyphen_values = true, help_heading = "Estimation")]
+    alpha: Option<Values<f64>>,
     /// Override the smoothness constant C_L of the ball.
-    #[arg(
-        long = "c-l",
-        allow_negative_numbers = true,
-        help_heading = "Estimation"
-    )]
-    c_l: Option<f64>,
+    #[arg(long = "c-l", value_parser = f64_values, allow_hyphen_values = true, help_heading = "Estimation")]
+    c_l: Option<Values<f64>>,
 }
 
 #[derive(Args, Debug)]
@@ -156,39 +196,218 @@ struct RunArgs {
     /// summary then goes to standard error.
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     out: Option<PathBuf>,
-    /// Overwrite an existing --out file.
-    #[arg(long, requires = "out", help_heading = "Output")]
+    /// Write the survival and contraction curves (docs/sweeps.md) to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    curves_out: Option<PathBuf>,
+    /// Overwrite existing output files.
+    #[arg(long, help_heading = "Output")]
     force: bool,
     /// No progress bar.
     #[arg(long, help_heading = "Output")]
     quiet: bool,
 }
 
+#[derive(Args, Debug)]
+struct SweepArgs {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+    /// Run only trajectories [k·N/M, (k+1)·N/M) of every point (shards 0/M … M−1/M together are
+    /// the full run; combine their files with `lojasim merge`).
+    #[arg(long, value_name = "k/M", help_heading = "Sweep")]
+    shard: Option<Shard>,
+    /// Run each point in batches until the half-widths of both intervals are ≤ H (sequential
+    /// intervals, `ci_method` <ci>-spent), using at most --trajectories.
+    #[arg(
+        long,
+        value_name = "H",
+        conflicts_with = "shard",
+        allow_negative_numbers = true,
+        help_heading = "Sweep"
+    )]
+    target_halfwidth: Option<f64>,
+    /// Refuse grids with more points than this.
+    #[arg(long, default_value_t = DEFAULT_MAX_POINTS, help_heading = "Sweep")]
+    max_points: u64,
+    /// Worker threads (0: one per core). Results do not depend on it.
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 0,
+        help_heading = "Output"
+    )]
+    threads: usize,
+    /// The results, one CSV row per point, each written as its point finishes; `-` is standard
+    /// output.
+    #[arg(long, value_name = "FILE", required = true, help_heading = "Output")]
+    out: PathBuf,
+    /// Also write the survival and contraction curves of every point to FILE.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    curves_out: Option<PathBuf>,
+    /// Keep the rows already in --out (and --curves-out) and run only the missing points.
+    #[arg(long, conflicts_with = "force", help_heading = "Output")]
+    resume: bool,
+    /// Overwrite existing output files.
+    #[arg(long, help_heading = "Output")]
+    force: bool,
+    /// No progress bar.
+    #[arg(long, help_heading = "Output")]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// Sweep files to combine (the shards of one run, in any order).
+    #[arg(required = true, value_name = "FILES")]
+    files: Vec<PathBuf>,
+    /// The merged file; `-` is standard output.
+    #[arg(long, value_name = "FILE", required = true)]
+    out: PathBuf,
+    /// Overwrite an existing --out file.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Whether the experiment flags describe one point (`run`, `bound`) or a grid (`sweep`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Single,
+    Sweep,
+}
+
 impl ExperimentArgs {
-    fn settings(&self) -> Settings {
-        Settings {
-            problem: self.problem,
-            dim: self.dim,
-            curvature: self.curvature.clone(),
-            theta0: self.theta0.clone(),
-            noise: self.noise,
-            noise_dist: self.noise_dist,
-            sigma: self.sigma,
-            schedule: self.schedule,
-            eta: self.eta,
-            gamma: self.gamma,
-            n0: self.n0,
-            q: self.q,
-            radius: self.radius,
-            steps: self.steps,
-            eps: self.eps,
-            trajectories: self.trajectories,
-            seed: self.seed,
-            ci: self.ci,
-            confidence: self.confidence,
-            alpha: self.alpha,
-            c_l: self.c_l,
+    /// The grid of settings, flags in `--help` order (the first varying slowest). In single mode
+    /// a vector flag is one vector whose coordinates `,` or `;` separate.
+    fn grid(&self, mode: Mode) -> Result<SettingsGrid, ConfigError> {
+        let vectors = |flag: &'static str, v: &Values<Vec<f64>>| match mode {
+            Mode::Sweep => Ok(v.0.clone()),
+            Mode::Single => one_vector(flag, &v.0).map(|x| vec![x]),
+        };
+        if mode == Mode::Sweep {
+            for (flag, n, why) in [
+                (
+                    "--trajectories",
+                    self.trajectories.0.len(),
+                    "it is every point's budget, not a parameter",
+                ),
+                (
+                    "--seed",
+                    self.seed.0.len(),
+                    "all points share trajectory i's random stream (common random numbers); run one sweep per seed",
+                ),
+            ] {
+                if n > 1 {
+                    return Err(ConfigError::new(
+                        flag,
+                        format!("takes one value in a sweep (got {n}): {why}"),
+                    ));
+                }
+            }
         }
+        let f = |x: &f64| x.to_string();
+        let u = |x: &u64| x.to_string();
+        let vec_label = |v: &Vec<f64>| v.iter().map(f64::to_string).collect::<Vec<_>>().join(";");
+        let mut g = SettingsGrid::new(Settings::default()).axis(
+            "--problem",
+            self.problem.clone(),
+            |k| k.name().to_string(),
+            |s, v| s.problem = v,
+        )?;
+        if let Some(d) = &self.dim {
+            g = g.axis("--dim", d.0.clone(), u, |s, v| s.dim = Some(v as usize))?;
+        }
+        g = g
+            .axis(
+                "--curvature",
+                vectors("--curvature", &self.curvature)?,
+                vec_label,
+                |s, v| s.curvature = v,
+            )?
+            .axis(
+                "--theta0",
+                vectors("--theta0", &self.theta0)?,
+                vec_label,
+                |s, v| s.theta0 = v,
+            )?
+            .axis("--radius", self.radius.0.clone(), f, |s, v| s.radius = v)?
+            .axis(
+                "--noise",
+                self.noise.clone(),
+                |k| k.name().to_string(),
+                |s, v| s.noise = v,
+            )?
+            .axis(
+                "--noise-dist",
+                self.noise_dist.clone(),
+                |k| k.name().to_string(),
+                |s, v| s.noise_dist = v,
+            )?;
+        if let Some(v) = &self.sigma {
+            g = g.axis("--sigma", v.0.clone(), f, |s, v| s.sigma = Some(v))?;
+        }
+        g = g.axis(
+            "--schedule",
+            self.schedule.clone(),
+            |k| k.name().to_string(),
+            |s, v| s.schedule = v,
+        )?;
+        type Setter = fn(&mut Settings, f64);
+        let optional: [(&'static str, &Option<Values<f64>>, Setter); 4] = [
+            ("--eta", &self.eta, |s, v| s.eta = Some(v)),
+            ("--gamma", &self.gamma, |s, v| s.gamma = Some(v)),
+            ("--n0", &self.n0, |s, v| s.n0 = Some(v)),
+            ("--q", &self.q, |s, v| s.q = Some(v)),
+        ];
+        for (flag, values, set) in optional {
+            if let Some(v) = values {
+                g = g.axis(flag, v.0.clone(), f, set)?;
+            }
+        }
+        g = g
+            .axis("--steps", self.steps.0.clone(), u, |s, v| s.steps = v)?
+            .axis("--eps", self.eps.0.clone(), f, |s, v| s.eps = v)?
+            .axis("--trajectories", self.trajectories.0.clone(), u, |s, v| {
+                s.trajectories = v
+            })?
+            .axis("--seed", self.seed.0.clone(), u, |s, v| s.seed = v)?
+            .axis(
+                "--ci",
+                self.ci.clone(),
+                |m| m.name().to_string(),
+                |s, v| s.ci = v,
+            )?
+            .axis("--confidence", self.confidence.0.clone(), f, |s, v| {
+                s.confidence = v
+            })?;
+        let overrides: [(&'static str, &Option<Values<f64>>, Setter); 2] = [
+            ("--alpha", &self.alpha, |s, v| s.alpha = Some(v)),
+            ("--c-l", &self.c_l, |s, v| s.c_l = Some(v)),
+        ];
+        for (flag, values, set) in overrides {
+            if let Some(v) = values {
+                g = g.axis(flag, v.0.clone(), f, set)?;
+            }
+        }
+        Ok(g)
+    }
+
+    /// The settings of `run` and `bound`.
+    fn settings(&self, command: &str) -> Result<Settings, ConfigError> {
+        self.grid(Mode::Single)?.single(command)
+    }
+}
+
+/// A vector flag of `run`: one vector, whether its coordinates came separated by `,` or `;`.
+fn one_vector(flag: &'static str, alternatives: &[Vec<f64>]) -> Result<Vec<f64>, ConfigError> {
+    match alternatives {
+        [one] => Ok(one.clone()),
+        many if many.iter().all(|v| v.len() == 1) => Ok(many.concat()),
+        many => Err(ConfigError::new(
+            flag,
+            format!(
+                "has {} vectors, but `lojasim run` takes one: use `lojasim sweep` for grids",
+                many.len()
+            ),
+        )),
     }
 }
 
@@ -196,7 +415,8 @@ impl ExperimentArgs {
 /// 130 (as for a shell's SIGINT), anything else 1.
 enum Failure {
     Usage(anyhow::Error),
-    Interrupted,
+    /// What was kept, for the message.
+    Interrupted(String),
     Other(anyhow::Error),
 }
 
@@ -206,10 +426,25 @@ impl From<ConfigError> for Failure {
     }
 }
 
+impl From<OutputError> for Failure {
+    fn from(e: OutputError) -> Self {
+        match e {
+            OutputError::Io { .. } => Failure::Other(e.into()),
+            _ => Failure::Usage(e.into()),
+        }
+    }
+}
+
+fn usage(message: String) -> Failure {
+    Failure::Usage(anyhow::anyhow!(message))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Sweep(args) => sweep(args),
+        Command::Merge(args) => merge(args),
         Command::Bound(args) => bound(args),
     };
     match result {
@@ -218,8 +453,8 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
-        Err(Failure::Interrupted) => {
-            eprintln!("interrupted: no output was written");
+        Err(Failure::Interrupted(kept)) => {
+            eprintln!("interrupted: {kept}");
             ExitCode::from(130)
         }
         Err(Failure::Other(e)) => {
@@ -229,25 +464,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// Where the CSV goes: standard output, or a temporary file beside the target that is renamed over
-/// it only once complete, so an interrupted run never leaves a partial file.
+/// Where a whole-file output goes: standard output, or a temporary file beside the target that is
+/// renamed over it only once complete, so an interrupted run never leaves a partial file.
 enum Output {
     Stdout,
     File {
+        flag: &'static str,
         temp: tempfile::NamedTempFile,
         path: PathBuf,
     },
 }
 
 impl Output {
-    /// Opens the output before any work starts, so that a bad path fails at once.
-    fn open(path: &Path, force: bool) -> Result<Self, Failure> {
+    /// Opens the output of `flag` before any work starts, so that a bad path fails at once.
+    fn open(flag: &'static str, path: &Path, force: bool) -> Result<Self, Failure> {
         if path == Path::new("-") {
             return Ok(Output::Stdout);
         }
         if path.exists() && !force {
-            return Err(Failure::Usage(anyhow::anyhow!(
-                "--out {} already exists; pass --force to overwrite it",
+            return Err(usage(format!(
+                "{flag} {} already exists; pass --force to overwrite it",
                 path.display()
             )));
         }
@@ -260,22 +496,23 @@ impl Output {
             .suffix(".partial")
             .tempfile_in(dir)
             .map_err(|e| {
-                Failure::Usage(anyhow::anyhow!(
-                    "--out {}: cannot create a file in {}: {e}",
+                usage(format!(
+                    "{flag} {}: cannot create a file in {}: {e}",
                     path.display(),
                     dir.display()
                 ))
             })?;
         Ok(Output::File {
+            flag,
             temp,
             path: path.to_path_buf(),
         })
     }
 
-    fn write_csv(self, rows: &[Vec<String>]) -> anyhow::Result<()> {
+    fn write_csv(self, header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
         let write = |w: &mut dyn Write| -> anyhow::Result<()> {
             let mut csv = csv::Writer::from_writer(w);
-            csv.write_record(CSV_COLUMNS)?;
+            csv.write_record(header)?;
             for row in rows {
                 csv.write_record(row)?;
             }
@@ -284,32 +521,46 @@ impl Output {
         };
         match self {
             Output::Stdout => write(&mut std::io::stdout().lock()),
-            Output::File { mut temp, path } => {
+            Output::File {
+                flag,
+                mut temp,
+                path,
+            } => {
                 write(temp.as_file_mut())?;
                 temp.as_file().sync_all()?;
                 temp.persist(&path)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                    .with_context(|| format!("{flag}: cannot write {}", path.display()))?;
                 Ok(())
             }
         }
     }
 }
 
+/// The Ctrl-C flag: set by the handler, polled by the engine between blocks.
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    // Failing to install the handler only loses the clean shutdown, so it is not fatal.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    cancel
+}
+
 fn run(args: RunArgs) -> Result<(), Failure> {
-    let experiment = Experiment::new(&args.experiment.settings())?;
+    let settings = args.experiment.settings("run")?;
+    let experiment = Experiment::new(&settings)?;
     let output = args
         .out
         .as_deref()
-        .map(|p| Output::open(p, args.force))
+        .map(|p| Output::open("--out", p, args.force))
+        .transpose()?;
+    let curves = args
+        .curves_out
+        .as_deref()
+        .map(|p| Output::open("--curves-out", p, args.force))
         .transpose()?;
     let summary_to_stderr = matches!(output, Some(Output::Stdout));
 
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = Arc::clone(&cancel);
-        // Failing to install the handler only loses the clean shutdown, so it is not fatal.
-        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::Relaxed));
-    }
+    let cancel = cancel_on_ctrl_c();
     let bar = progress_bar(experiment.trajectories, args.quiet);
     let progress = |n: u64| bar.inc(n);
     let control = Control {
@@ -318,11 +569,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
     let start = Instant::now();
     let tally = engine::with_threads(args.threads, || experiment.simulate(control))
-        .map_err(|e| Failure::Usage(anyhow::anyhow!("--threads {}: {e}", args.threads)))?
-        .map_err(|_| Failure::Interrupted)?;
+        .map_err(|e| usage(format!("--threads {}: {e}", args.threads)))?
+        .map_err(|_| Failure::Interrupted("no output was written".to_string()))?;
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
+    let curve_rows = curves.is_some().then(|| {
+        let id = config_id(&settings, &experiment, None);
+        output::curves::records(&experiment, &tally, id, &(0..experiment.trajectories))
+    });
     let report = RunReport::new(&experiment, tally, elapsed)
         .map_err(|e| Failure::Usage(anyhow::anyhow!("--confidence: {e}")))?;
     if summary_to_stderr {
@@ -332,9 +587,352 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     if let Some(output) = output {
         output
-            .write_csv(&[report.csv_record()])
+            .write_csv(&CSV_COLUMNS, &[report.csv_record()])
             .map_err(Failure::Other)?;
     }
+    if let (Some(curves), Some(rows)) = (curves, curve_rows) {
+        curves
+            .write_csv(&output::curves::CURVE_COLUMNS, &rows)
+            .map_err(Failure::Other)?;
+    }
+    Ok(())
+}
+
+/// One point of a sweep, checked.
+struct Point {
+    experiment: Experiment,
+    id: ConfigId,
+    range: Range<u64>,
+    target: Option<Target>,
+    key: RowKey,
+}
+
+fn sweep(args: SweepArgs) -> Result<(), Failure> {
+    let grid = args.experiment.grid(Mode::Sweep)?;
+    grid.check_size(args.max_points)?;
+    let shard = args.shard.unwrap_or(Shard::ALL);
+    let points = sweep_points(&grid, shard, args.target_halfwidth)?;
+
+    let header = sweep_csv::header();
+    let (mut out, resumed) = AppendCsv::open("--out", &args.out, &header, args.force, args.resume)?;
+    let version = sweep_csv::column("version");
+    if let Some(row) = resumed
+        .rows
+        .iter()
+        .find(|r| r[version] != env!("CARGO_PKG_VERSION"))
+    {
+        return Err(usage(format!(
+            "--out {} holds rows of lojasim {}, this is {}: resume with that version or write a new file",
+            args.out.display(),
+            row[version],
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    let mut done: HashMap<RowKey, Vec<String>> = HashMap::new();
+    for row in resumed.rows {
+        let key = RowKey::of_row(&row).ok_or_else(|| {
+            usage(format!(
+                "--out {}: a row has a malformed trajectory range",
+                args.out.display()
+            ))
+        })?;
+        done.insert(key, row);
+    }
+    let mut curves = match &args.curves_out {
+        Some(path) => {
+            let (mut file, kept) = AppendCsv::open(
+                "--curves-out",
+                path,
+                &output::curves::CURVE_COLUMNS,
+                args.force,
+                args.resume,
+            )?;
+            // Curves are written before their row, so after an interruption the curves file may
+            // hold a point without a row: drop those (that point is recomputed).
+            let finished: HashSet<(String, String, String)> = done
+                .values()
+                .map(|r| {
+                    let c = |n| r[sweep_csv::column(n)].clone();
+                    (c("config_id"), c("traj_start"), c("traj_end"))
+                })
+                .collect();
+            let keep: Vec<Vec<String>> = kept
+                .rows
+                .iter()
+                .filter(|r| finished.contains(&(r[0].clone(), r[1].clone(), r[2].clone())))
+                .cloned()
+                .collect();
+            if keep.len() != kept.rows.len() {
+                file.replace_rows(&output::curves::CURVE_COLUMNS, &keep)?;
+            }
+            Some(file)
+        }
+        None => None,
+    };
+    if args.resume && !done.is_empty() {
+        eprintln!(
+            "resuming {}: {} finished rows kept{}",
+            args.out.display(),
+            done.len(),
+            if resumed.dropped_bytes > 0 {
+                format!(
+                    ", an incomplete last line ({} bytes) dropped",
+                    resumed.dropped_bytes
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+
+    let todo: Vec<&Point> = points
+        .iter()
+        .filter(|p| !done.contains_key(&p.key))
+        .collect();
+    let total: u64 = todo.iter().map(|p| p.range.end - p.range.start).sum();
+    let cancel = cancel_on_ctrl_c();
+    let bar = progress_bar(total, args.quiet);
+    let progress = |n: u64| bar.inc(n);
+    let control = Control {
+        progress: Some(&progress),
+        cancel: Some(&cancel),
+    };
+    let finished_before = done.len();
+    let outcome = engine::with_threads(args.threads, || -> Result<(), Failure> {
+        for p in &todo {
+            let start = Instant::now();
+            let result = run_point(&p.experiment, p.range.clone(), p.target.as_ref(), control)
+                .map_err(|_| {
+                    Failure::Interrupted(format!(
+                        "{} finished rows are in {}; run the same command with --resume to finish",
+                        done.len(),
+                        args.out.display()
+                    ))
+                })?;
+            let elapsed = start.elapsed().as_secs_f64();
+            let used = result.tally.trajectories;
+            // A run to a target stops early: take its unused budget off the bar.
+            if let Some(len) = bar.length() {
+                bar.set_length(len.saturating_sub(p.range.end - p.range.start - used));
+            }
+            let looks = result.stopped.as_ref().map(|s| s.looks);
+            let range = p.range.start..p.range.start + used;
+            if let Some(curves) = curves.as_mut() {
+                curves.append_all(&output::curves::records(
+                    &p.experiment,
+                    &result.tally,
+                    p.id,
+                    &range,
+                ))?;
+            }
+            let report = result
+                .report(&p.experiment, p.target.as_ref(), elapsed)
+                .map_err(|e| usage(format!("--confidence: {e}")))?;
+            let row = sweep_csv::record(&report, p.id, &range, p.experiment.trajectories, looks);
+            out.append(&row)?;
+            done.insert(p.key.clone(), row);
+        }
+        Ok(())
+    })
+    .map_err(|e| usage(format!("--threads {}: {e}", args.threads)))?;
+    bar.finish_and_clear();
+    outcome?;
+    out.finish()?;
+    if let Some(c) = curves {
+        c.finish()?;
+    }
+    let rows: Vec<&Vec<String>> = points.iter().map(|p| &done[&p.key]).collect();
+    let summary = summary_table(&grid, &rows);
+    let note = format!(
+        "{} points, {} computed now, {} kept; rows in {}",
+        points.len(),
+        done.len() - finished_before,
+        finished_before,
+        args.out.display()
+    );
+    if args.out == Path::new("-") {
+        eprintln!("{summary}{note}");
+    } else {
+        println!("{summary}{note}");
+    }
+    Ok(())
+}
+
+/// Checks every point before any work: a bad combination fails at once, naming the flag and the point.
+fn sweep_points(
+    grid: &SettingsGrid,
+    shard: Shard,
+    target_halfwidth: Option<f64>,
+) -> Result<Vec<Point>, Failure> {
+    let mut seen: HashMap<ConfigId, u64> = HashMap::new();
+    let mut points = Vec::new();
+    for i in 0..grid.len() {
+        let settings = grid.point(i);
+        let at =
+            |e: ConfigError| usage(format!("{e} (at grid point {i}: {})", point_label(grid, i)));
+        let experiment = Experiment::new(&settings).map_err(at)?;
+        let n = experiment.trajectories;
+        let target = target_halfwidth
+            .map(|h| Target::new(h, n, experiment.confidence, experiment.ci))
+            .transpose()
+            .map_err(at)?;
+        if shard.count > n {
+            return Err(usage(format!(
+                "--shard {shard}: {} shards of --trajectories {n} would leave some empty; use at most {n} shards",
+                shard.count
+            )));
+        }
+        let id = config_id(&settings, &experiment, target_halfwidth);
+        if let Some(j) = seen.insert(id, i) {
+            return Err(usage(format!(
+                "grid points {j} ({}) and {i} ({}) are the same experiment (config_id {id}): a swept \
+                 flag has no effect there; remove the redundant values",
+                point_label(grid, j),
+                point_label(grid, i)
+            )));
+        }
+        let range = if target.is_some() {
+            0..n
+        } else {
+            shard.range(n)
+        };
+        let key = RowKey {
+            config_id: id.to_string(),
+            start: range.start,
+            planned_end: range.end,
+        };
+        points.push(Point {
+            experiment,
+            id,
+            range,
+            target,
+            key,
+        });
+    }
+    Ok(points)
+}
+
+/// The swept flags' values at point `i`, e.g. `--eta 0.1, --radius 2`.
+fn point_label(grid: &SettingsGrid, i: u64) -> String {
+    let labels: Vec<String> = grid
+        .axes()
+        .iter()
+        .zip(grid.coordinates(i))
+        .filter(|(a, _)| a.len() > 1)
+        .map(|(a, j)| format!("{} {}", a.flag, a.label(j)))
+        .collect();
+    if labels.is_empty() {
+        "the only point".to_string()
+    } else {
+        labels.join(", ")
+    }
+}
+
+/// At most this many rows of the summary table are printed.
+const SUMMARY_ROWS: usize = 50;
+
+fn summary_table(grid: &SettingsGrid, rows: &[&Vec<String>]) -> String {
+    let swept: Vec<usize> = (0..grid.axes().len())
+        .filter(|&a| grid.axes()[a].len() > 1)
+        .collect();
+    let col = sweep_csv::column;
+    let mut table: Vec<Vec<String>> = vec![
+        swept
+            .iter()
+            .map(|&a| grid.axes()[a].flag.trim_start_matches('-').to_string())
+            .chain(
+                [
+                    "N",
+                    "P(stay) [interval]",
+                    "P(converge) [interval]",
+                    "1−δ",
+                    "status",
+                ]
+                .map(String::from),
+            )
+            .collect(),
+    ];
+    let short = |cell: &str| {
+        cell.parse::<f64>()
+            .map_or(cell.to_string(), |x| format!("{x:.4}"))
+    };
+    for (i, row) in rows.iter().enumerate().take(SUMMARY_ROWS) {
+        let coords = grid.coordinates(i as u64);
+        let mut line: Vec<String> = swept
+            .iter()
+            .map(|&a| grid.axes()[a].label(coords[a]).to_string())
+            .collect();
+        let p = |name: &str| {
+            format!(
+                "{} [{}, {}]",
+                short(&row[col(&format!("{name}_p"))]),
+                short(&row[col(&format!("{name}_lo"))]),
+                short(&row[col(&format!("{name}_hi"))])
+            )
+        };
+        line.extend([
+            row[col("trajectories")].clone(),
+            p("stay"),
+            p("converge"),
+            short(&row[col("stay_bound")]),
+            row[col("bound_status")].clone(),
+        ]);
+        table.push(line);
+    }
+    let widths: Vec<usize> = (0..table[0].len())
+        .map(|c| {
+            table
+                .iter()
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut s = String::new();
+    for line in &table {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(c, &w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        s.push_str(cells.join("  ").trim_end());
+        s.push('\n');
+    }
+    if rows.len() > SUMMARY_ROWS {
+        s.push_str(&format!("… {} more rows\n", rows.len() - SUMMARY_ROWS));
+    }
+    s
+}
+
+fn merge(args: MergeArgs) -> Result<(), Failure> {
+    let output = Output::open("--out", &args.out, args.force)?;
+    let header = sweep_csv::header();
+    let mut inputs = Vec::new();
+    for path in &args.files {
+        let bytes = std::fs::read(path)
+            .map_err(|e| usage(format!("merge: cannot read {}: {e}", path.display())))?;
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if complete < bytes.len() {
+            eprintln!(
+                "warning: {}: dropped an incomplete last line ({} bytes)",
+                path.display(),
+                bytes.len() - complete
+            );
+        }
+        let rows = output::parse_rows("merge", path, &bytes[..complete], &header)?;
+        inputs.push(output::merge::Input {
+            name: path.display().to_string(),
+            rows,
+        });
+    }
+    let merged = output::merge::merge(&inputs).map_err(|e| usage(format!("merge: {e}")))?;
+    output.write_csv(&header, &merged).map_err(Failure::Other)?;
+    eprintln!(
+        "merged {} rows from {} files into {} rows",
+        inputs.iter().map(|i| i.rows.len()).sum::<usize>(),
+        inputs.len(),
+        merged.len()
+    );
     Ok(())
 }
 
@@ -352,7 +950,7 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
 }
 
 fn bound(args: ExperimentArgs) -> Result<(), Failure> {
-    let e = Experiment::new(&args.settings())?;
+    let e = Experiment::new(&args.settings("bound")?)?;
     let b = e.bound();
     let opt = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.6}"));
     println!("problem        {}, d = {}", e.problem.kind, e.dim());
@@ -402,6 +1000,33 @@ mod tests {
         let Command::Run(args) = cli.command else {
             panic!("expected run")
         };
-        assert_eq!(args.experiment.settings(), Settings::default());
+        assert_eq!(
+            args.experiment.settings("run").unwrap(),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn run_reads_a_comma_list_of_a_vector_flag_as_coordinates() {
+        let cli = Cli::parse_from([
+            "lojasim",
+            "run",
+            "--theta0",
+            "0.1,0.2",
+            "--curvature",
+            "1;2",
+        ]);
+        let Command::Run(args) = cli.command else {
+            panic!("expected run")
+        };
+        let s = args.experiment.settings("run").unwrap();
+        assert_eq!((s.theta0, s.curvature), (vec![0.1, 0.2], vec![1.0, 2.0]));
+        let cli = Cli::parse_from(["lojasim", "run", "--eta", "0.1,0.2"]);
+        let Command::Run(args) = cli.command else {
+            panic!("expected run")
+        };
+        let e = args.experiment.settings("run").unwrap_err();
+        assert_eq!(e.flag, "--eta");
+        assert!(e.message.contains("use `lojasim sweep`"));
     }
 }

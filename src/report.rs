@@ -78,6 +78,9 @@ pub struct RunReport<'a> {
     pub bound: Bound,
     pub status: BoundStatus,
     pub elapsed_s: f64,
+    /// The interval method as written in `ci_method` (`wilson`, or `wilson-spent` for a run to a
+    /// target precision).
+    pub ci_label: String,
 }
 
 impl<'a> RunReport<'a> {
@@ -100,9 +103,34 @@ impl<'a> RunReport<'a> {
         };
         let stay = prop(tally.stayed)?;
         let converge = prop(tally.converged)?;
+        Ok(Self::with_intervals(
+            experiment,
+            tally,
+            elapsed_s,
+            [stay.interval, converge.interval],
+            experiment.ci.name().to_string(),
+        ))
+    }
+
+    /// A report whose intervals (P(stay), P(converge)) were computed elsewhere, by the method
+    /// named `ci_label` (the sequential estimator).
+    pub fn with_intervals(
+        experiment: &'a Experiment,
+        tally: Tally,
+        elapsed_s: f64,
+        [stay, converge]: [Interval; 2],
+        ci_label: String,
+    ) -> Self {
+        let prop = |count, interval| Proportion {
+            count,
+            total: tally.trajectories,
+            interval,
+        };
+        let stay = prop(tally.stayed, stay);
+        let converge = prop(tally.converged, converge);
         let bound = experiment.bound();
         let status = bound.status(stay.interval.hi, converge.interval.hi);
-        Ok(Self {
+        Self {
             experiment,
             tally,
             stay,
@@ -110,7 +138,8 @@ impl<'a> RunReport<'a> {
             bound,
             status,
             elapsed_s,
-        })
+            ci_label,
+        }
     }
 
     /// Mean F(θ_K) over the trajectories that stayed, if any did.
@@ -161,7 +190,7 @@ impl<'a> RunReport<'a> {
             num(self.converge.p()),
             num(self.converge.interval.lo),
             num(self.converge.interval.hi),
-            e.ci.name().to_string(),
+            self.ci_label.clone(),
             num(e.confidence),
             num(e.constants.alpha),
             num(e.constants.c_l),
@@ -171,7 +200,7 @@ impl<'a> RunReport<'a> {
             opt(b.converge_bound),
             self.status.name().to_string(),
             b.chatterjee.to_string(),
-            format!("{:.3}", self.elapsed_s),
+            format!("{:.6}", self.elapsed_s),
             env!("CARGO_PKG_VERSION").to_string(),
             constants_source_name(e.constants.source).to_string(),
             list(&e.theta0),
@@ -264,7 +293,7 @@ impl fmt::Display for RunReport<'_> {
             "  run          {} trajectories × {} steps, seed {}, ε = {:e}",
             self.stay.total, e.steps, e.seed, e.eps
         );
-        let ci = format!("{} {}%", e.ci, e.confidence * 100.0);
+        let ci = format!("{} {}%", self.ci_label, e.confidence * 100.0);
         s += "\n";
         s += &interval_line("P(stay)", &self.stay, &ci);
         s += &interval_line("P(converge)", &self.converge, &ci);

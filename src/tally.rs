@@ -126,7 +126,14 @@ impl Tally {
         let n = self.trajectories as f64;
         let mean = self.curve[j].loss.value() / n;
         let second = self.curve[j].loss_sq.value() / n;
-        let var = (second - mean * mean).max(0.0) * n / (n - 1.0).max(1.0);
+        // E[F²] − E[F]² carries a rounding error of a few ulp of E[F²]; a difference below that is
+        // indistinguishable from zero (e.g. at k = 0, where every trajectory has F(θ0)).
+        let raw = second - mean * mean;
+        let var = if raw <= 8.0 * f64::EPSILON * second {
+            0.0
+        } else {
+            raw * n / (n - 1.0).max(1.0)
+        };
         (mean, (var / n).sqrt())
     }
 }

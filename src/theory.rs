@@ -117,7 +117,20 @@ impl Bound {
 
     /// Compares the bound with the upper ends of the confidence intervals of the estimates.
     pub fn status(&self, stay_hi: f64, converge_hi: f64) -> BoundStatus {
-        let (Some(stay), Some(converge)) = (self.stay_bound, self.converge_bound) else {
+        BoundStatus::of(self.stay_bound, self.converge_bound, stay_hi, converge_hi)
+    }
+}
+
+impl BoundStatus {
+    /// The status from the bounds alone (as a CSV row holds them), so that `merge` can recompute
+    /// it from summed counts.
+    pub fn of(
+        stay_bound: Option<f64>,
+        converge_bound: Option<f64>,
+        stay_hi: f64,
+        converge_hi: f64,
+    ) -> BoundStatus {
+        let (Some(stay), Some(converge)) = (stay_bound, converge_bound) else {
             return BoundStatus::NotApplicable;
         };
         if stay_hi < stay || converge_hi < converge {

@@ -242,3 +242,590 @@ fn bound_prints_the_constants_without_simulating() {
         .success()
         .stdout(predicate::str::contains("bounded noise does not vanish"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sweeps, shards, merge, resume (issue 3).
+
+/// A small grid: 2 radii × 3 step sizes, both outcomes present at every point.
+const GRID: &[&str] = &[
+    "sweep",
+    "--problem",
+    "quadratic",
+    "--dim",
+    "3",
+    "--theta0",
+    "0.1",
+    "--sigma",
+    "10",
+    "--radius",
+    "0.2,0.3",
+    "--eta",
+    "lin:0.1:0.3:3",
+    "--steps",
+    "200",
+    "--trajectories",
+    "3001",
+    "--quiet",
+];
+
+fn read(path: &std::path::Path) -> String {
+    fs::read_to_string(path).unwrap()
+}
+
+fn column(text: &str, name: &str) -> Vec<String> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"));
+    reader
+        .records()
+        .map(|r| r.unwrap()[col].to_string())
+        .collect()
+}
+
+#[test]
+fn sweep_writes_one_row_per_point_with_the_last_flag_varying_fastest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.csv");
+    lojasim()
+        .args(GRID)
+        .args(["--out", out.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("P(stay) [interval]"));
+    let text = read(&out);
+    let header = text.lines().next().unwrap();
+    let run_header = lojasim()
+        .args(SMALL)
+        .args(["--out", "-"])
+        .output()
+        .unwrap()
+        .stdout;
+    let run_header = String::from_utf8(run_header).unwrap();
+    assert_eq!(
+        header,
+        format!(
+            "{},config_id,traj_start,traj_end,traj_total,looks,exit_step_sum,final_loss_sum",
+            run_header.lines().next().unwrap()
+        )
+    );
+    // --radius comes before --eta in --help, so it varies slowest.
+    assert_eq!(
+        column(&text, "radius"),
+        ["0.2", "0.2", "0.2", "0.3", "0.3", "0.3"]
+    );
+    assert_eq!(
+        column(&text, "eta"),
+        ["0.1", "0.2", "0.3", "0.1", "0.2", "0.3"]
+    );
+    assert_eq!(column(&text, "traj_start"), ["0"; 6]);
+    assert_eq!(column(&text, "traj_end"), ["3001"; 6]);
+    let mut ids = column(&text, "config_id");
+    assert!(ids.iter().all(|id| id.len() == 16));
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
+}
+
+#[test]
+fn a_sweep_row_is_the_run_row_of_its_point_with_a_stable_config_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.csv");
+    lojasim()
+        .args(GRID)
+        .args(["--threads", "2", "--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let sweep = read(&out);
+    let run = lojasim()
+        .args([
+            "run",
+            "--problem",
+            "quadratic",
+            "--dim",
+            "3",
+            "--theta0",
+            "0.1",
+        ])
+        .args([
+            "--sigma", "10", "--radius", "0.3", "--eta", "0.2", "--steps", "200",
+        ])
+        .args([
+            "--trajectories",
+            "3001",
+            "--quiet",
+            "--threads",
+            "1",
+            "--out",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    let run = String::from_utf8(run.stdout).unwrap();
+    let run_row = &without_elapsed(&run)[0];
+    let sweep_row = &without_elapsed(&sweep)[4];
+    assert_eq!(&sweep_row[..run_row.len()], &run_row[..]);
+    // Same point, another grid around it: same id.
+    let other = dir.path().join("o.csv");
+    lojasim()
+        .args(GRID)
+        .args(["--eta", "0.2"])
+        .args(["--out", other.to_str().unwrap()])
+        .assert()
+        .code(2); // --eta given twice is a clap error, not a silent override
+    let mut args: Vec<&str> = GRID.to_vec();
+    let at = args.iter().position(|&a| a == "--eta").unwrap();
+    args[at + 1] = "0.2,0.25";
+    lojasim()
+        .args(&args)
+        .args(["--out", other.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(
+        column(&read(&other), "config_id")[2],
+        column(&sweep, "config_id")[4]
+    );
+}
+
+#[test]
+fn merged_shards_equal_the_unsharded_sweep_and_shards_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    lojasim()
+        .args(GRID)
+        .args(["--out", &path("full.csv")])
+        .assert()
+        .success();
+    for k in 0..3 {
+        lojasim()
+            .args(GRID)
+            .args([
+                "--shard",
+                &format!("{k}/3"),
+                "--out",
+                &path(&format!("s{k}.csv")),
+            ])
+            .assert()
+            .success();
+    }
+    // 3001 = 1000 + 1000 + 1001.
+    assert_eq!(
+        column(&read(dir.path().join("s1.csv").as_path()), "traj_start")[0],
+        "1000"
+    );
+    assert_eq!(
+        column(&read(dir.path().join("s2.csv").as_path()), "traj_end")[0],
+        "3001"
+    );
+    lojasim()
+        .args(["merge", &path("s2.csv"), &path("s0.csv"), &path("s1.csv")])
+        .args(["--out", &path("merged.csv")])
+        .assert()
+        .success();
+    let full = read(dir.path().join("full.csv").as_path());
+    let merged = read(dir.path().join("merged.csv").as_path());
+    assert_eq!(without_elapsed(&merged), without_elapsed(&full));
+    // A restarted shard writes the same bytes, elapsed time aside.
+    lojasim()
+        .args(GRID)
+        .args(["--shard", "1/3", "--out", &path("again.csv")])
+        .assert()
+        .success();
+    assert_eq!(
+        without_elapsed(&read(dir.path().join("again.csv").as_path())),
+        without_elapsed(&read(dir.path().join("s1.csv").as_path()))
+    );
+}
+
+#[test]
+fn merge_refuses_missing_overlapping_and_foreign_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    for k in 0..2 {
+        lojasim()
+            .args(GRID)
+            .args([
+                "--shard",
+                &format!("{k}/2"),
+                "--out",
+                &path(&format!("s{k}.csv")),
+            ])
+            .assert()
+            .success();
+    }
+    lojasim()
+        .args(GRID)
+        .args(["--seed", "7", "--shard", "1/2", "--out", &path("seed7.csv")])
+        .assert()
+        .success();
+    let cases: &[(&[&str], &str)] = &[
+        (&["s0.csv"], "trajectories [1500, 3001) of 3001 are missing"),
+        (
+            &["s0.csv", "s1.csv", "s1.csv"],
+            "overlap: a shard is given twice",
+        ),
+        (&["s0.csv", "seed7.csv"], "has seed = 7 but"),
+    ];
+    for (files, message) in cases {
+        let files: Vec<String> = files.iter().map(|f| path(f)).collect();
+        lojasim()
+            .arg("merge")
+            .args(&files)
+            .args(["--out", &path("m.csv")])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*message));
+        assert!(!dir.path().join("m.csv").exists());
+    }
+    // An edited configuration cell under the same config_id is caught.
+    let s1 = read(dir.path().join("s1.csv").as_path()).replace(",200,1e-6,", ",201,1e-6,");
+    fs::write(dir.path().join("edited.csv"), s1).unwrap();
+    lojasim()
+        .args([
+            "merge",
+            &path("s0.csv"),
+            &path("edited.csv"),
+            "--out",
+            &path("m.csv"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("column steps is 200"));
+}
+
+/// A sweep slow enough to interrupt after its first rows (25 points of ~0.1 s).
+fn slow_sweep(out: &str, curves: &str) -> Vec<String> {
+    [
+        "sweep",
+        "--problem",
+        "quadratic",
+        "--dim",
+        "3",
+        "--theta0",
+        "0.1",
+        "--sigma",
+        "10",
+        "--steps",
+        "300",
+        "--trajectories",
+        "8000",
+        "--eta",
+        "lin:0.1:0.3:5",
+        "--radius",
+        "lin:0.2:0.4:5",
+        "--quiet",
+        "--out",
+        out,
+        "--curves-out",
+        curves,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Starts the sweep, waits until `rows` data rows are in `out`, then sends `signal`.
+fn interrupt_after_rows(
+    args: &[String],
+    out: &std::path::Path,
+    rows: usize,
+    signal: &str,
+) -> std::process::ExitStatus {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lojasim"))
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    loop {
+        let lines = fs::read_to_string(out).map_or(0, |t| t.lines().count());
+        if lines > rows {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the sweep ended ({status}) before it could be interrupted");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let killed = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait().unwrap()
+}
+
+#[test]
+fn ctrl_c_keeps_finished_rows_exits_130_and_resume_completes_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let s = |name: &str| p(name).to_str().unwrap().to_string();
+    lojasim()
+        .args(slow_sweep(&s("full.csv"), &s("full-curves.csv")))
+        .assert()
+        .success();
+    let args = slow_sweep(&s("r.csv"), &s("r-curves.csv"));
+    let status = interrupt_after_rows(&args, &p("r.csv"), 2, "-INT");
+    assert_eq!(status.code(), Some(130));
+    let partial = read(&p("r.csv"));
+    let kept = csv_rows(&partial).len();
+    assert!(
+        (2..25).contains(&kept),
+        "{kept} rows after the interruption"
+    );
+    assert!(partial.ends_with('\n'));
+    // Without --resume or --force the file is protected.
+    lojasim()
+        .args(&args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--resume"));
+    lojasim()
+        .args(&args)
+        .arg("--resume")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "{} computed now, {kept} kept",
+            25 - kept
+        )));
+    assert_eq!(
+        without_elapsed(&read(&p("r.csv"))),
+        without_elapsed(&read(&p("full.csv")))
+    );
+    assert_eq!(read(&p("r-curves.csv")), read(&p("full-curves.csv")));
+}
+
+#[test]
+fn a_killed_sweep_with_a_torn_last_line_resumes_to_the_uninterrupted_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let s = |name: &str| p(name).to_str().unwrap().to_string();
+    lojasim()
+        .args(slow_sweep(&s("full.csv"), &s("full-curves.csv")))
+        .assert()
+        .success();
+    let args = slow_sweep(&s("r.csv"), &s("r-curves.csv"));
+    let status = interrupt_after_rows(&args, &p("r.csv"), 1, "-KILL");
+    assert_eq!(status.code(), None);
+    // Simulate a kill inside the write of a row and of a curves block.
+    let full = read(&p("full.csv"));
+    let next_row = full
+        .lines()
+        .nth(csv_rows(&read(&p("r.csv"))).len() + 1)
+        .unwrap();
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(p("r.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, &next_row.as_bytes()[..40]).unwrap();
+    let mut c = fs::OpenOptions::new()
+        .append(true)
+        .open(p("r-curves.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut c, b"0123456789abcdef,0,8000,5,79").unwrap();
+    lojasim()
+        .args(&args)
+        .arg("--resume")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "an incomplete last line (40 bytes) dropped",
+        ));
+    assert_eq!(without_elapsed(&read(&p("r.csv"))), without_elapsed(&full));
+    assert_eq!(read(&p("r-curves.csv")), read(&p("full-curves.csv")));
+}
+
+#[test]
+fn target_halfwidth_stops_each_point_at_the_precision_independently_of_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |threads: &str, name: &str| {
+        let out = dir.path().join(name);
+        lojasim()
+            .args(GRID)
+            .args(["--trajectories", "200000", "--target-halfwidth", "0.015"])
+            .args(["--threads", threads, "--out", out.to_str().unwrap()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--trajectories"));
+        let mut args: Vec<&str> = GRID.to_vec();
+        let at = args.iter().position(|&a| a == "--trajectories").unwrap();
+        args[at + 1] = "200000";
+        lojasim()
+            .args(&args)
+            .args(["--target-halfwidth", "0.015", "--threads", threads])
+            .args(["--out", out.to_str().unwrap()])
+            .assert()
+            .success();
+        read(&out)
+    };
+    let one = run("1", "one.csv");
+    assert_eq!(without_elapsed(&run("2", "two.csv")), without_elapsed(&one));
+    assert!(
+        column(&one, "ci_method")
+            .iter()
+            .all(|m| m == "wilson-spent")
+    );
+    let f = |name: &str| {
+        column(&one, name)
+            .iter()
+            .map(|x| x.parse::<f64>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (n, looks) = (f("trajectories"), f("looks"));
+    for name in ["stay", "converge"] {
+        let (lo, hi) = (f(&format!("{name}_lo")), f(&format!("{name}_hi")));
+        for i in 0..lo.len() {
+            assert!((hi[i] - lo[i]) / 2.0 <= 0.015, "{name} at point {i}");
+        }
+    }
+    assert!(n.iter().all(|&n| n < 200_000.0) && looks.iter().all(|&l| l >= 1.0));
+    assert_eq!(column(&one, "traj_end"), column(&one, "trajectories"));
+}
+
+#[test]
+fn curves_follow_the_tally_and_carry_the_bound_where_it_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let curves = dir.path().join("c.csv");
+    let out = lojasim()
+        .args(SMALL)
+        .args([
+            "--eta",
+            "0.05",
+            "--out",
+            "-",
+            "--curves-out",
+            curves.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2);
+    drop(out);
+    let at = SMALL.iter().position(|&a| a == "--eta").unwrap();
+    let mut args: Vec<&str> = SMALL.to_vec();
+    args[at + 1] = "0.05";
+    let out = lojasim()
+        .args(&args)
+        .args(["--out", "-", "--curves-out", curves.to_str().unwrap()])
+        .assert()
+        .success();
+    let result = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = read(&curves);
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "config_id,traj_start,traj_end,k,stay_count,loss_mean,loss_se,loss_bound"
+    );
+    // The documented grid: every step to 100, then round(100·10^(j/20)) below K, then K = 200.
+    let k: Vec<u64> = column(&text, "k")
+        .iter()
+        .map(|k| k.parse().unwrap())
+        .collect();
+    let mut expected: Vec<u64> = (0..=100).collect();
+    expected.extend(
+        (1..)
+            .map(|j| (100.0 * 10f64.powf(j as f64 / 20.0)).round() as u64)
+            .take_while(|&k| k < 200),
+    );
+    expected.push(200);
+    assert_eq!(k, expected);
+    let stay = column(&text, "stay_count");
+    assert_eq!(stay[0], "3000");
+    assert_eq!(stay.last().unwrap(), &column(&result, "stay_count")[0]);
+    let stay: Vec<u64> = stay.iter().map(|s| s.parse().unwrap()).collect();
+    assert!(stay.windows(2).all(|w| w[0] >= w[1]));
+    // ρ^k·F(θ0) at k = 0 is F(θ0) itself, and so is the mean (every trajectory starts there).
+    assert_eq!(column(&text, "loss_bound")[0], column(&result, "f0")[0]);
+    assert_eq!(column(&text, "loss_mean")[0], column(&result, "f0")[0]);
+    // Bounded noise: no bound, an empty cell.
+    let out2 = dir.path().join("c2.csv");
+    lojasim()
+        .args(&args)
+        .args(["--noise", "bounded", "--curves-out", out2.to_str().unwrap()])
+        .assert()
+        .success();
+    assert!(
+        column(&read(&out2), "loss_bound")
+            .iter()
+            .all(|b| b.is_empty())
+    );
+}
+
+#[test]
+fn bad_grids_name_the_flag_exit_2_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.csv");
+    let base: Vec<&str> = GRID
+        .iter()
+        .copied()
+        .filter(|&a| a != "--eta" && a != "lin:0.1:0.3:3")
+        .collect();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--eta", "lin:0:1"], "lin:START:STOP:COUNT"),
+        (&["--eta", "lin:0:1:0"], "COUNT in 'lin:0:1:0' must be ≥ 1"),
+        (&["--eta", "log:0:1:3"], "cannot reach or cross 0"),
+        (&["--eta", "0.1,,0.2"], "empty value in the list"),
+        (&["--eta", "0.1,0.1"], "--eta lists the value 0.1 twice"),
+        (
+            &[
+                "--eta",
+                "lin:0.01:1:1000",
+                "--eps",
+                "lin:1e-6:1e-3:1000",
+                "--confidence",
+                "lin:0.5:0.99:101",
+            ],
+            "--max-points is 100000 but the grid has",
+        ),
+        (&["--shard", "3/3"], "shard index k must be < M = 3"),
+        (&["--shard", "1/0"], "M must be ≥ 1"),
+        (&["--shard", "0/4000"], "--shard 0/4000"),
+        (&["--seed", "1,2"], "--seed takes one value in a sweep"),
+        (
+            &["--eta", "0.1", "--schedule", "constant,robbins-monro"],
+            "(at grid point 1: --radius 0.2, --schedule robbins-monro)",
+        ),
+        (
+            &["--eta", "0.1", "--target-halfwidth", "0.7"],
+            "--target-halfwidth must be in (0, 0.5]",
+        ),
+        (
+            &[
+                "--eta",
+                "0.1",
+                "--shard",
+                "0/2",
+                "--target-halfwidth",
+                "0.1",
+            ],
+            "cannot be used with",
+        ),
+    ];
+    for (args, message) in cases {
+        lojasim()
+            .args(&base)
+            .args(*args)
+            .args(["--out", out.to_str().unwrap()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*message))
+            .stderr(predicate::str::contains("panicked").not());
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{args:?} left a file"
+        );
+    }
+    lojasim()
+        .args(&base)
+        .args(["--eta", "0.1", "--out", "/nonexistent-dir/s.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--out /nonexistent-dir/s.csv"));
+    lojasim()
+        .args(["run", "--radius", "0.1,0.2", "--quiet"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--radius has 2 values")
+                .and(predicate::str::contains("lojasim sweep")),
+        );
+}

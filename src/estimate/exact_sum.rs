@@ -134,6 +134,79 @@ impl ExactSum {
     }
 }
 
+impl ExactSum {
+    /// The exact sum as text: `0`, `inf`, `-inf`, `nan`, or `[-]0xHEXpE` meaning ±HEX·2^E with HEX
+    /// a hexadecimal integer without trailing zero digits and E ≡ -1074 (mod 4). The form is unique for a value, and
+    /// [`ExactSum::from_exact_text`] reads it back exactly, so sums survive a CSV file and merge
+    /// across files as they do in memory.
+    pub fn to_exact_text(&self) -> String {
+        if self.special != 0.0 {
+            return self.special.to_string().to_lowercase();
+        }
+        let mut c = self.clone();
+        c.normalise();
+        let negative = c.limbs[LIMBS - 1] < 0;
+        if negative {
+            for limb in c.limbs.iter_mut() {
+                *limb = -*limb;
+            }
+            c.normalise();
+        }
+        let Some(top) = c.limbs.iter().rposition(|&l| l != 0) else {
+            return "0".to_string();
+        };
+        let mut hex = format!("{:x}", c.limbs[top]);
+        for j in (0..top).rev() {
+            hex.push_str(&format!("{:08x}", c.limbs[j]));
+        }
+        let trimmed = hex.trim_end_matches('0');
+        let exp = EMIN + 4 * (hex.len() - trimmed.len()) as i32;
+        format!("{}0x{trimmed}p{exp}", if negative { "-" } else { "" })
+    }
+
+    /// Reads [`ExactSum::to_exact_text`]; `None` for anything else or a value out of range.
+    pub fn from_exact_text(text: &str) -> Option<ExactSum> {
+        let mut s = ExactSum::new();
+        match text {
+            "0" => return Some(s),
+            "inf" | "-inf" | "nan" => {
+                s.special = text.parse().ok()?;
+                return Some(s);
+            }
+            _ => {}
+        }
+        let (negative, body) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (hex, exp) = body.strip_prefix("0x")?.split_once('p')?;
+        let offset = exp.parse::<i32>().ok()?.checked_sub(EMIN)?;
+        if hex.is_empty() || offset < 0 {
+            return None;
+        }
+        for (i, d) in hex.bytes().rev().enumerate() {
+            let d = u64::from(char::from(d).to_digit(16)?);
+            let bit = offset as usize + 4 * i;
+            let (idx, shift) = (bit / 32, bit % 32);
+            let wide = d << shift;
+            if d != 0 && idx + 1 >= LIMBS {
+                return None;
+            }
+            if d != 0 {
+                s.limbs[idx] += (wide & 0xffff_ffff) as i64;
+                s.limbs[idx + 1] += (wide >> 32) as i64;
+            }
+        }
+        if negative {
+            for limb in s.limbs.iter_mut() {
+                *limb = -*limb;
+            }
+        }
+        s.normalise();
+        Some(s)
+    }
+}
+
 /// x · 2^e computed in steps that stay inside the normal exponent range.
 fn ldexp(mut x: f64, mut e: i32) -> f64 {
     while e > 1000 {
@@ -196,7 +269,42 @@ mod tests {
         assert_eq!(s.value(), 5.0 * f64::MAX);
     }
 
+    #[test]
+    fn exact_text_round_trips_and_is_unique() {
+        let mut s = ExactSum::new();
+        assert_eq!(s.to_exact_text(), "0");
+        // Exponents are 2^-1074 times whole hex digits: 1 = 0x4·2^-2.
+        s.add(1.0);
+        assert_eq!(s.to_exact_text(), "0x4p-2");
+        s.add(-3.0);
+        assert_eq!(s.to_exact_text(), "-0x8p-2");
+        s.add(f64::from_bits(1));
+        let back = ExactSum::from_exact_text(&s.to_exact_text()).unwrap();
+        assert!(back == s);
+        assert_eq!(back.to_exact_text(), s.to_exact_text());
+        let mut inf = ExactSum::new();
+        inf.add(f64::INFINITY);
+        assert_eq!(inf.to_exact_text(), "inf");
+        assert_eq!(
+            ExactSum::from_exact_text("inf").unwrap().value(),
+            f64::INFINITY
+        );
+        assert!(ExactSum::from_exact_text("0x1p-1075").is_none());
+        assert!(ExactSum::from_exact_text("0xgp0").is_none());
+        assert!(ExactSum::from_exact_text("1.5").is_none());
+    }
+
     proptest! {
+        #[test]
+        fn exact_text_preserves_every_sum(xs in prop::collection::vec(-1e300f64..1e300, 0..50),
+                                          small in prop::collection::vec(-1e-300f64..1e-300, 0..20)) {
+            let mut s = ExactSum::new();
+            for &x in xs.iter().chain(&small) { s.add(x); }
+            let back = ExactSum::from_exact_text(&s.to_exact_text()).unwrap();
+            prop_assert!(back == s);
+            prop_assert_eq!(back.value().to_bits(), s.value().to_bits());
+        }
+
         /// The sum of small integers times a common power of two is exact in f64 too, so the naive
         /// sum is an independent reference there.
         #[test]

@@ -1,0 +1,330 @@
+//! `lojasim merge`: combine sweep files whose rows count disjoint trajectory ranges of the same
+//! points (shards) into one row per point, exactly as an unsharded run would have written it
+//! (`elapsed_s` aside, which becomes the sum of the rows' compute times).
+//!
+//! Rows are grouped by `config_id`. Within a group every configuration cell must agree, the ranges
+//! must tile [0, `traj_total`) without gap or overlap, and all rows of all files must carry the
+//! same `version` and `seed`. Counts and the exact sums (`exit_step_sum`, `final_loss_sum`) are
+//! added; proportions, intervals, `bound_status` and the means are recomputed from them.
+
+// A merge error is built once, on the way out; boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashMap;
+
+use crate::estimate::exact_sum::ExactSum;
+use crate::estimate::sequential::{SPENT_SUFFIX, look_level};
+use crate::estimate::{CiMethod, binomial_interval};
+use crate::output::sweep_csv::{column, header};
+use crate::theory::BoundStatus;
+
+/// Columns recomputed from the summed counts; every other column must agree within a group.
+const RECOMPUTED: [&str; 18] = [
+    "trajectories",
+    "stay_count",
+    "stay_p",
+    "stay_lo",
+    "stay_hi",
+    "converge_count",
+    "converge_p",
+    "converge_lo",
+    "converge_hi",
+    "bound_status",
+    "elapsed_s",
+    "exit_count",
+    "mean_exit_step",
+    "final_loss_mean",
+    "traj_start",
+    "traj_end",
+    "exit_step_sum",
+    "final_loss_sum",
+];
+
+/// Rows of one input file (complete rows, header already checked).
+pub struct Input {
+    pub name: String,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Why files cannot be merged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MergeError {
+    #[error(
+        "{file} has {column} = {value} but {first_file} has {first}: merge only files of one run (same {column})"
+    )]
+    Different {
+        column: &'static str,
+        file: String,
+        value: String,
+        first_file: String,
+        first: String,
+    },
+    #[error(
+        "config_id {id}: column {column} is {a} in {file_a} but {b} in {file_b}: these rows are not the same configuration"
+    )]
+    Mismatch {
+        id: String,
+        column: String,
+        a: String,
+        file_a: String,
+        b: String,
+        file_b: String,
+    },
+    #[error(
+        "config_id {id}: trajectories [{a_start}, {a_end}) in {file_a} and [{b_start}, {b_end}) in {file_b} overlap: a shard is given twice"
+    )]
+    Overlap {
+        id: String,
+        a_start: u64,
+        a_end: u64,
+        file_a: String,
+        b_start: u64,
+        b_end: u64,
+        file_b: String,
+    },
+    #[error(
+        "config_id {id}: trajectories [{start}, {end}) of {total} are missing: add the file of that shard"
+    )]
+    Missing {
+        id: String,
+        start: u64,
+        end: u64,
+        total: u64,
+    },
+    #[error(
+        "config_id {id}: rows of a run to --target-halfwidth cannot be combined with other rows (its stopping rule saw only its own trajectories)"
+    )]
+    Sequential { id: String },
+    #[error("{file}: column {column} holds '{value}', not a valid value")]
+    BadCell {
+        file: String,
+        column: &'static str,
+        value: String,
+    },
+    #[error("no rows to merge")]
+    Empty,
+}
+
+struct Row<'a> {
+    file: &'a str,
+    cells: &'a [String],
+}
+
+/// Merges `inputs` into one row per config_id, in order of first appearance.
+pub fn merge(inputs: &[Input]) -> Result<Vec<Vec<String>>, MergeError> {
+    let rows: Vec<Row<'_>> = inputs
+        .iter()
+        .flat_map(|i| {
+            i.rows.iter().map(|r| Row {
+                file: &i.name,
+                cells: r,
+            })
+        })
+        .collect();
+    let first = rows.first().ok_or(MergeError::Empty)?;
+    for column_name in ["version", "seed"] {
+        let c = column(column_name);
+        if let Some(r) = rows.iter().find(|r| r.cells[c] != first.cells[c]) {
+            return Err(MergeError::Different {
+                column: column_name,
+                file: r.file.to_string(),
+                value: r.cells[c].clone(),
+                first_file: first.file.to_string(),
+                first: first.cells[c].clone(),
+            });
+        }
+    }
+    let id_col = column("config_id");
+    let mut order: Vec<&str> = Vec::new();
+    let mut groups: HashMap<&str, Vec<&Row<'_>>> = HashMap::new();
+    for r in &rows {
+        let id = r.cells[id_col].as_str();
+        groups
+            .entry(id)
+            .or_insert_with(|| {
+                order.push(id);
+                Vec::new()
+            })
+            .push(r);
+    }
+    order
+        .iter()
+        .map(|id| merge_group(id, &groups[id]))
+        .collect()
+}
+
+fn parse<T: std::str::FromStr>(r: &Row<'_>, name: &'static str) -> Result<T, MergeError> {
+    let value = &r.cells[column(name)];
+    value.parse().map_err(|_| MergeError::BadCell {
+        file: r.file.to_string(),
+        column: name,
+        value: value.clone(),
+    })
+}
+
+fn optional_f64(r: &Row<'_>, name: &'static str) -> Result<Option<f64>, MergeError> {
+    if r.cells[column(name)].is_empty() {
+        Ok(None)
+    } else {
+        parse(r, name).map(Some)
+    }
+}
+
+fn merge_group(id: &str, group: &[&Row<'_>]) -> Result<Vec<String>, MergeError> {
+    let first = group[0];
+    let recomputed: Vec<usize> = RECOMPUTED.iter().map(|c| column(c)).collect();
+    let names = header();
+    for r in &group[1..] {
+        for (c, name) in names.iter().enumerate() {
+            if !recomputed.contains(&c) && r.cells[c] != first.cells[c] {
+                return Err(MergeError::Mismatch {
+                    id: id.to_string(),
+                    column: name.to_string(),
+                    a: first.cells[c].clone(),
+                    file_a: first.file.to_string(),
+                    b: r.cells[c].clone(),
+                    file_b: r.file.to_string(),
+                });
+            }
+        }
+    }
+    let looks: Option<u32> = if first.cells[column("looks")].is_empty() {
+        None
+    } else {
+        Some(parse(first, "looks")?)
+    };
+    if looks.is_some() && group.len() > 1 {
+        return Err(MergeError::Sequential { id: id.to_string() });
+    }
+
+    // Ranges must tile [0, total).
+    let total: u64 = parse(first, "traj_total")?;
+    let mut ranges = group
+        .iter()
+        .map(|r| {
+            Ok((
+                parse::<u64>(r, "traj_start")?,
+                parse::<u64>(r, "traj_end")?,
+                r.file,
+            ))
+        })
+        .collect::<Result<Vec<_>, MergeError>>()?;
+    ranges.sort();
+    let mut next = 0;
+    let mut previous: Option<(u64, u64, &str)> = None;
+    for &(start, end, file) in &ranges {
+        if start < next {
+            let (a_start, a_end, file_a) = previous.expect("start < next implies a previous range");
+            return Err(MergeError::Overlap {
+                id: id.to_string(),
+                a_start,
+                a_end,
+                file_a: file_a.to_string(),
+                b_start: start,
+                b_end: end,
+                file_b: file.to_string(),
+            });
+        }
+        if start > next {
+            return Err(MergeError::Missing {
+                id: id.to_string(),
+                start: next,
+                end: start,
+                total,
+            });
+        }
+        next = end;
+        previous = Some((start, end, file));
+    }
+    if looks.is_none() && next != total {
+        return Err(MergeError::Missing {
+            id: id.to_string(),
+            start: next,
+            end: total,
+            total,
+        });
+    }
+
+    let (mut n, mut stayed, mut converged, mut exit_sum) = (0u64, 0u64, 0u64, 0u128);
+    let mut loss = ExactSum::new();
+    let mut elapsed = 0.0;
+    for r in group {
+        n += parse::<u64>(r, "trajectories")?;
+        stayed += parse::<u64>(r, "stay_count")?;
+        converged += parse::<u64>(r, "converge_count")?;
+        exit_sum += parse::<u128>(r, "exit_step_sum")?;
+        let text = &r.cells[column("final_loss_sum")];
+        loss.merge(
+            &ExactSum::from_exact_text(text).ok_or_else(|| MergeError::BadCell {
+                file: r.file.to_string(),
+                column: "final_loss_sum",
+                value: text.clone(),
+            })?,
+        );
+        elapsed += parse::<f64>(r, "elapsed_s")?;
+    }
+    let bad = |column: &'static str| MergeError::BadCell {
+        file: first.file.to_string(),
+        column,
+        value: first.cells[crate::output::sweep_csv::column(column)].clone(),
+    };
+    if n != next - ranges[0].0 || stayed > n || converged > stayed {
+        return Err(bad("trajectories"));
+    }
+    let ci_cell = &first.cells[column("ci_method")];
+    let method = <CiMethod as clap::ValueEnum>::value_variants()
+        .iter()
+        .copied()
+        .find(|m| {
+            let spent = format!("{}{SPENT_SUFFIX}", m.name());
+            (looks.is_none() && m.name() == ci_cell) || (looks.is_some() && spent == *ci_cell)
+        })
+        .ok_or_else(|| bad("ci_method"))?;
+    let confidence: f64 = parse(first, "confidence")?;
+    let level = looks.map_or(confidence, |j| look_level(confidence, j));
+    let interval = |x| binomial_interval(x, n, level, method).map_err(|_| bad("confidence"));
+    let (stay, converge) = (interval(stayed)?, interval(converged)?);
+    let status = BoundStatus::of(
+        optional_f64(first, "stay_bound")?,
+        optional_f64(first, "converge_bound")?,
+        stay.hi,
+        converge.hi,
+    );
+    let exited = n - stayed;
+    let num = crate::report::fmt_f64;
+    let mut out = first.cells.to_vec();
+    let mut set = |name: &str, value: String| out[column(name)] = value;
+    set("trajectories", n.to_string());
+    set("stay_count", stayed.to_string());
+    set("stay_p", num(stayed as f64 / n as f64));
+    set("stay_lo", num(stay.lo));
+    set("stay_hi", num(stay.hi));
+    set("converge_count", converged.to_string());
+    set("converge_p", num(converged as f64 / n as f64));
+    set("converge_lo", num(converge.lo));
+    set("converge_hi", num(converge.hi));
+    set("bound_status", status.name().to_string());
+    set("elapsed_s", format!("{elapsed:.6}"));
+    set("exit_count", exited.to_string());
+    set(
+        "mean_exit_step",
+        if exited > 0 {
+            num(exit_sum as f64 / exited as f64)
+        } else {
+            String::new()
+        },
+    );
+    set(
+        "final_loss_mean",
+        if stayed > 0 {
+            num(loss.value() / stayed as f64)
+        } else {
+            String::new()
+        },
+    );
+    set("traj_start", ranges[0].0.to_string());
+    set("traj_end", next.to_string());
+    set("exit_step_sum", exit_sum.to_string());
+    set("final_loss_sum", loss.to_exact_text());
+    Ok(out)
+}

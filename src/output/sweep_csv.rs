@@ -1,0 +1,93 @@
+//! The rows of `lojasim sweep`: `run`'s columns ([`CSV_COLUMNS`]) followed by [`SWEEP_COLUMNS`].
+
+use std::ops::Range;
+
+use crate::report::{CSV_COLUMNS, RunReport};
+use crate::sweep::ConfigId;
+
+/// Columns a sweep row adds after `run`'s, in order.
+///
+/// - `config_id`: the point's stable id ([`crate::sweep::config_id`]).
+/// - `traj_start`, `traj_end`: the trajectory indices [start, end) this row counts.
+/// - `traj_total`: `--trajectories` of the run the row belongs to (all shards together; the cap
+///   of a run to a target half-width).
+/// - `looks`: looks taken by `--target-halfwidth` (empty for a fixed N).
+/// - `exit_step_sum`: Σ of exit steps (an exact integer), from which `mean_exit_step` is computed.
+/// - `final_loss_sum`: Σ F(θ_K) over the trajectories that stayed, exactly, as
+///   `[-]0xHEXpEXP` (±HEX·2^EXP); `final_loss_mean` is computed from it.
+///
+/// The last two make every result column recomputable from sums, so `merge` is exact.
+pub const SWEEP_COLUMNS: [&str; 7] = [
+    "config_id",
+    "traj_start",
+    "traj_end",
+    "traj_total",
+    "looks",
+    "exit_step_sum",
+    "final_loss_sum",
+];
+
+/// The full header of a sweep file.
+pub fn header() -> Vec<&'static str> {
+    CSV_COLUMNS
+        .iter()
+        .chain(SWEEP_COLUMNS.iter())
+        .copied()
+        .collect()
+}
+
+/// Index of column `name` in [`header`].
+pub fn column(name: &str) -> usize {
+    header()
+        .iter()
+        .position(|&h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+/// The sweep row of one point.
+pub fn record(
+    report: &RunReport<'_>,
+    id: ConfigId,
+    range: &Range<u64>,
+    traj_total: u64,
+    looks: Option<u32>,
+) -> Vec<String> {
+    let t = &report.tally;
+    let mut row = report.csv_record();
+    row.extend([
+        id.to_string(),
+        range.start.to_string(),
+        range.end.to_string(),
+        traj_total.to_string(),
+        looks.map_or(String::new(), |l| l.to_string()),
+        t.exit_step_sum.to_string(),
+        t.curve[t.curve.len() - 1].loss.to_exact_text(),
+    ]);
+    row
+}
+
+/// What identifies a row for `--resume`: the point and the trajectories it was asked to cover
+/// (the shard's range, or [0, cap) for a run to a target half-width).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RowKey {
+    pub config_id: String,
+    pub start: u64,
+    pub planned_end: u64,
+}
+
+impl RowKey {
+    /// The key of a row read back from a file (`None` if its range cells are not integers).
+    pub fn of_row(row: &[String]) -> Option<RowKey> {
+        let cell = |name| row[column(name)].as_str();
+        let planned = if cell("looks").is_empty() {
+            cell("traj_end")
+        } else {
+            cell("traj_total")
+        };
+        Some(RowKey {
+            config_id: cell("config_id").to_string(),
+            start: cell("traj_start").parse().ok()?,
+            planned_end: planned.parse().ok()?,
+        })
+    }
+}
