@@ -146,10 +146,13 @@ def lecun_normal(shapes, seed):
 def read_theta0_file(path, dim):
     values = []
     with open(path) as f:
-        for line in f:
+        for number, line in enumerate(f, start=1):
             s = line.strip()
             if s and not s.startswith("#"):
-                values.append(float(s))
+                try:
+                    values.append(float(s))
+                except ValueError:
+                    sys.exit(f"error: --theta0-file {path}: line {number}: {s!r} is not a number")
     theta0 = np.array(values, dtype=np.float64)
     if theta0.size != dim:
         sys.exit(f"error: --theta0-file {path}: {theta0.size} numbers, the network has {dim} parameters")

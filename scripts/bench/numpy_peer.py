@@ -39,15 +39,20 @@ class Quadratic:
 class Mlp:
     """f(x; θ) with θ in lojasim's flat order, one row of θ per trajectory."""
 
-    def __init__(self, cfg):
-        self.X, self.y, self.shapes, self.theta0, self.source = bc.mlp_problem(cfg)
-        self.d = self.theta0.size
-        self.phi, self.dphi = bc.numpy_activation(cfg["activation"])
+    def __init__(self, X, y, shapes, theta0, activation, source=""):
+        self.X, self.y, self.shapes, self.theta0, self.source = X, y, shapes, theta0, source
+        self.d = theta0.size
+        self.phi, self.dphi = bc.numpy_activation(activation)
         self.offsets = []
         off = 0
         for o, i in self.shapes:
             self.offsets.append((off, off + o * i, off + o * i + o))
             off += o * i + o
+
+    @classmethod
+    def from_cfg(cls, cfg):
+        X, y, shapes, theta0, source = bc.mlp_problem(cfg)
+        return cls(X, y, shapes, theta0, cfg["activation"], source)
 
     def views(self, theta):
         """[(W (M, out, in), b (M, out))] as views into the rows of θ (no copy)."""
@@ -135,7 +140,7 @@ def simulate(cfg, model, rng):
 def main():
     p = bc.build_parser(__doc__.splitlines()[1])
     cfg = bc.resolve(p.parse_args())
-    model = Quadratic(cfg) if cfg["problem"] == "quadratic" else Mlp(cfg)
+    model = Quadratic(cfg) if cfg["problem"] == "quadratic" else Mlp.from_cfg(cfg)
     rng = np.random.default_rng(cfg["seed"])
 
     c0, t0 = bc.cpu_seconds(), time.perf_counter()
