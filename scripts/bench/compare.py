@@ -120,11 +120,21 @@ def run_lojasim(binary, w, threads, prefix):
     }
 
 
-def run_peer(script, name, workloads_file, seed, prefix, env):
+PEERS = {
+    # name: (script, extra flags given the number of CPUs)
+    "jax": ("jax_peer.py", lambda ncpu: []),
+    "jax-sharded": ("jax_peer.py", lambda ncpu: ["--cpu-devices", str(ncpu)]),
+    "numpy": ("numpy_peer.py", lambda ncpu: []),
+}
+
+
+def run_peer(peer, name, workloads_file, seed, ncpu, prefix, env):
+    script, extra = PEERS[peer]
     cmd = prefix + [PYTHON, str(bc.HERE / script), "--workload", name,
-                    "--workloads-file", workloads_file, "--seed", str(seed)]
+                    "--workloads-file", workloads_file, "--seed", str(seed)] + extra(ncpu)
     stdout, wall, _ = run_child(cmd, env=env)
     out = json.loads(stdout.strip().splitlines()[-1])
+    out["peer"] = peer
     out["process_wall_s"] = wall
     return out
 
@@ -141,7 +151,9 @@ def fmt_est(count, n):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workloads", default="W1,W2,W3")
-    p.add_argument("--peers", default="jax,numpy")
+    p.add_argument("--peers", default="jax,jax-sharded,numpy",
+                   help="jax: plain jit(vmap) (what the issue names); jax-sharded: the same jit with "
+                   "the trajectories split over one XLA CPU device per CPU; numpy")
     p.add_argument("-N", "--trajectories", type=int, help="override N of every workload")
     p.add_argument("-K", "--steps", type=int, help="override K of every workload")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -157,6 +169,9 @@ def main():
 
     names = a.workloads.split(",")
     peers = [x for x in a.peers.split(",") if x]
+    for peer in peers:
+        if peer not in PEERS:
+            sys.exit(f"error: --peers: unknown peer {peer!r} (known: {', '.join(PEERS)})")
     workloads = bc.load_workloads()
     workdir = Path(a.workdir or tempfile.mkdtemp(prefix="lojasim-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -180,8 +195,8 @@ def main():
     load = os.getloadavg()[0]
     print(f"machine: {cpu_model}, {ncpu} CPU(s) used{' (taskset -c ' + a.cpus + ')' if a.cpus else ''}; "
           f"load average {load:.2f}{'  (NOT quiet: timings are indicative only)' if load > 0.5 else ''}")
-    print(f"lojasim: {a.lojasim} --threads {threads} (0 = one per CPU); JAX/XLA: its own thread pool "
-          f"over the same CPUs; NumPy: elementwise single-threaded, BLAS {ncpu} thread(s)")
+    print(f"lojasim: {a.lojasim} --threads {threads} (0 = one per CPU); jax: XLA's own thread pool; "
+          f"jax-sharded: {ncpu} XLA CPU device(s); numpy: elementwise single-threaded, BLAS {ncpu} thread(s)")
 
     results, standin = [], None
     for name in names:
@@ -231,7 +246,10 @@ def main():
             r["workload"] = name
             row["runs"].append(r)
         for peer in peers:
-            row["runs"].append(run_peer(f"{peer}_peer.py", name, str(wfile), a.seed, prefix, env))
+            if peer == "jax-sharded" and (ncpu == 1 or w["trajectories"] % ncpu):
+                row["notes"].append(f"jax-sharded skipped ({ncpu} CPU(s), N = {w['trajectories']})")
+                continue
+            row["runs"].append(run_peer(peer, name, str(wfile), a.seed, ncpu, prefix, env))
         results.append(row)
         print_workload(row, w, a.level)
 
@@ -248,7 +266,7 @@ def print_workload(row, w, level):
     name = row["workload"]
     print(f"\n{name}: {w['problem']}, noise {w['noise']}, eta {w['eta']}, radius {w['radius']}, "
           f"N {w['trajectories']}, K {w['steps']}" + "".join(f"; {n}" for n in row["notes"]))
-    header = (f"  {'program':8} {'useful/s':>10} {'nominal/s':>10} {'seconds':>8} {'cores':>5} "
+    header = (f"  {'program':11} {'useful/s':>10} {'nominal/s':>10} {'seconds':>8} {'cores':>5} "
               f"{'loja/x':>7}  {'P(stay) [Wilson 95%]':26} {'P(converge) [Wilson 95%]':26} agree")
     print(header)
     loja = next((r for r in row["runs"] if r["peer"] == "lojasim"), None)
@@ -266,7 +284,7 @@ def print_workload(row, w, level):
                 verdicts.append(f"{'yes' if pv >= level else 'NO'} (p={pv:.2g}{', overlap' if overlap else ', no overlap'})")
                 r[f"{key[:-6]}_agree_p"] = pv
             agree = " / ".join(verdicts)
-        print(f"  {r['peer']:8} {fmt_rate(r['steps_per_s_useful']):>10} {fmt_rate(r['steps_per_s_nominal']):>10} "
+        print(f"  {r['peer']:11} {fmt_rate(r['steps_per_s_useful']):>10} {fmt_rate(r['steps_per_s_nominal']):>10} "
               f"{r['seconds']:8.3f} {r['cores_busy']:5.2f} {ratio:>7}  {fmt_est(r['stay_count'], N):26} "
               f"{fmt_est(r['converge_count'], N):26} {agree}")
 

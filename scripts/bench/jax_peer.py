@@ -121,12 +121,26 @@ def make_run(cfg, loss, noisy_grad, theta0):
 
 def main():
     p = bc.build_parser(__doc__.splitlines()[1])
+    p.add_argument("--prng-impl", default="threefry2x32", choices=["threefry2x32", "rbg", "unsafe_rbg"],
+                   help="JAX's PRNG (default: JAX's own default, threefry2x32)")
+    p.add_argument("--cpu-devices", type=int, default=1,
+                   help="split the trajectories over this many XLA CPU devices (sharded jit; "
+                   "default 1: plain jit(vmap), XLA's own thread pool)")
     p.add_argument("--no-warmup", action="store_true",
                    help="skip the warm-up call (compile is still excluded; for quick checks only)")
     cfg = bc.resolve(p.parse_args())
+    jax.config.update("jax_default_prng_impl", cfg["prng_impl"])
+    devices = cfg["cpu_devices"]
+    if devices < 1 or cfg["N"] % devices:
+        raise SystemExit(f"error: --cpu-devices must be ≥ 1 and divide N = {cfg['N']} (got {devices})")
+    jax.config.update("jax_num_cpu_devices", devices)
     loss, noisy_grad, theta0, d, source = build(cfg)
     run = make_run(cfg, loss, noisy_grad, theta0)
     keys = jax.random.split(jax.random.PRNGKey(cfg["seed"]), cfg["N"])
+    if devices > 1:
+        from jax.sharding import NamedSharding, PartitionSpec
+        mesh = jax.sharding.Mesh(jax.devices()[:devices], ("trajectories",))
+        keys = jax.device_put(keys, NamedSharding(mesh, PartitionSpec("trajectories")))
 
     t0 = time.perf_counter()
     compiled = run.lower(keys).compile()
@@ -152,6 +166,7 @@ def main():
             "counted": "nominal = N*K steps executed (masked after exit); useful = steps lojasim takes",
             "jax_version": jax.__version__,
             "device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
+            "cpu_devices": devices,
             "prng_impl": str(jax.config.jax_default_prng_impl),
             "x64": bool(jax.config.jax_enable_x64),
         }), flush=True)
