@@ -68,7 +68,7 @@ def lojasim_init_flags(w, out):
             "--activation", w["activation"],
             "--standardize", "true" if w["standardize"] else "false",
             "--init-seed", str(w["init_seed"]), "--init-steps", str(w["init_steps"]),
-            "--init-eta", repr(w["init_eta"]), "--out", out]
+            "--init-eta", repr(w["init_eta"]), "--out", out, "--force"]
 
 # ----------------------------------------------------------------------------------------------
 
@@ -83,8 +83,13 @@ def two_proportion_p(x1, n1, x2, n2):
     return math.erfc(abs(z) / math.sqrt(2))
 
 
+VERBOSE = False
+
+
 def run_child(cmd, env=None):
     """(stdout, wall seconds, CPU seconds of the child, all its threads)."""
+    if VERBOSE:
+        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -165,7 +170,10 @@ def main():
     p.add_argument("--level", type=float, default=0.01, help="level of the agreement z-test")
     p.add_argument("--json-out", help="also write every result as JSON lines to this file")
     p.add_argument("--workdir", help="where θ0 files and stand-ins go (default: a temp dir)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every command run (stderr)")
     a = p.parse_args()
+    global VERBOSE
+    VERBOSE = a.verbose
 
     names = a.workloads.split(",")
     peers = [x for x in a.peers.split(",") if x]
