@@ -288,6 +288,8 @@ def fmt_value(x) -> str:
             return x
     if isinstance(x, float) and math.isnan(x):
         return "–"
+    if float(x).is_integer() and abs(x) < 1e9:
+        return str(int(x))  # N = 20000, not 2e+04
     return f"{x:.4g}"
 
 
@@ -664,6 +666,7 @@ def plot_curves(args) -> None:
     if args.logk:
         for ax in (ax_s, ax_l):
             ax.set_xscale("symlog", linthresh=1)
+            ax.set_xlim(left=0)
     for ax in (ax_s, ax_l):
         ax.grid(True, alpha=0.3)
     ax_s.legend(loc="lower left", frameon=False)
@@ -672,7 +675,7 @@ def plot_curves(args) -> None:
         handles.append(Line2D([], [], color="0.2", ls="--", label="bound ρ^k·F(θ0)"))
     else:
         handles.append(Line2D([], [], color="0.2", ls="", label="(no bound applies)"))
-    ax_l.legend(handles=handles, loc="upper right", frameon=False)
+    ax_l.legend(handles=handles, loc="lower left", frameon=False)
     title = "lojasim curves"
     if info:
         rows = list(info.values())
