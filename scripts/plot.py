@@ -256,6 +256,8 @@ def output_plan(out: str | None, default_stem: str, formats: str) -> list[Path]:
 def save(fig, targets: list[Path]) -> None:
     """Renders every format to a temporary file beside its target, then renames them all:
     a failure leaves no partial figure."""
+    umask = os.umask(0)
+    os.umask(umask)
     temps = []
     try:
         for target in targets:
@@ -263,6 +265,7 @@ def save(fig, targets: list[Path]) -> None:
                                        suffix=".tmp")
             os.close(fd)
             temps.append(tmp)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the figure private
             fmt = target.suffix.lstrip(".")
             metadata = {"Date": None} if fmt == "svg" else None
             fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)

@@ -111,6 +111,15 @@ def test_sweep_writes_png_and_svg_and_marks_only_vacuous_bounds(tmp_path, capsys
     assert leftovers(tmp_path) == []
 
 
+def test_figures_get_ordinary_file_permissions(tmp_path, capsys):
+    a = eta_sweep(tmp_path / "ml.csv")
+    code, _, err = run(["sweep", a, "--out", tmp_path / "fig"], capsys)
+    assert code == 0, err
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "fig.png").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_sweep_without_vacuous_bounds_draws_no_vacuous_marking(tmp_path, capsys):
     a = eta_sweep(tmp_path / "ml.csv", bounds=(0.7, 0.5, 0.2, 0.1))
     code, _, err = run(["sweep", a, "--out", tmp_path / "fig", "--format", "svg"], capsys)
