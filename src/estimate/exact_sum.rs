@@ -106,11 +106,9 @@ impl ExactSum {
         self.pending = 0;
     }
 
-    /// The sum rounded to `f64` (within one ulp of the exact sum; identical for any order of adds).
-    pub fn value(&self) -> f64 {
-        if self.special != 0.0 {
-            return self.special;
-        }
+    /// The sign of the finite part and its absolute value in canonical form (every limb in
+    /// [0, 2^32)), from which the value is read off the same way whatever the order of adds.
+    fn sign_and_magnitude(&self) -> (bool, ExactSum) {
         let mut c = self.clone();
         c.normalise();
         let negative = c.limbs[LIMBS - 1] < 0;
@@ -120,6 +118,15 @@ impl ExactSum {
             }
             c.normalise();
         }
+        (negative, c)
+    }
+
+    /// The sum rounded to `f64` (within one ulp of the exact sum; identical for any order of adds).
+    pub fn value(&self) -> f64 {
+        if self.special != 0.0 {
+            return self.special;
+        }
+        let (negative, c) = self.sign_and_magnitude();
         let Some(top) = c.limbs.iter().rposition(|&l| l != 0) else {
             return 0.0;
         };
@@ -143,15 +150,7 @@ impl ExactSum {
         if self.special != 0.0 {
             return self.special.to_string().to_lowercase();
         }
-        let mut c = self.clone();
-        c.normalise();
-        let negative = c.limbs[LIMBS - 1] < 0;
-        if negative {
-            for limb in c.limbs.iter_mut() {
-                *limb = -*limb;
-            }
-            c.normalise();
-        }
+        let (negative, c) = self.sign_and_magnitude();
         let Some(top) = c.limbs.iter().rposition(|&l| l != 0) else {
             return "0".to_string();
         };
