@@ -9,13 +9,18 @@
 //! Layout: [`landscape`] (F and its constants), [`noise`], [`schedule`], [`stepper`] (one update),
 //! [`runner`] (one trajectory and its [`runner::Outcome`]), [`engine`] (many, in parallel),
 //! [`tally`] and [`estimate`] (reduction and intervals), [`theory`] (the bound), [`config`]
-//! (checked settings), [`report`] (summary and CSV).
+//! (checked settings), [`report`] (summary and CSV). Neural networks on real data: [`data`] (CSV
+//! loading), [`init`] (θ0 of a network), [`constants`] (estimated α, C_L, σ), [`linalg`].
 
 pub mod config;
+pub mod constants;
+pub mod data;
 pub mod engine;
 pub mod error;
 pub mod estimate;
+pub mod init;
 pub mod landscape;
+pub mod linalg;
 pub mod noise;
 pub mod report;
 pub mod rng;

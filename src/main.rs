@@ -11,11 +11,12 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use lojasim::config::Settings;
+use lojasim::config::{NetworkSettings, Problem, Settings};
+use lojasim::constants::Estimates;
 use lojasim::engine::{self, Control};
 use lojasim::estimate::CiMethod;
-use lojasim::landscape::ProblemKind;
-use lojasim::noise::{NoiseDist, NoiseKind};
+use lojasim::landscape::{Activation, ProblemKind};
+use lojasim::noise::{BatchMode, NoiseDist, NoiseKind};
 use lojasim::report::{CSV_COLUMNS, RunReport, constants_source_name};
 use lojasim::schedule::ScheduleKind;
 use lojasim::{ConfigError, Experiment};
@@ -33,13 +34,18 @@ enum Command {
     Run(RunArgs),
     /// Print the theoretical constants and bounds for a configuration, without simulating.
     Bound(ExperimentArgs),
+    /// Estimate α, C_L, σ (minibatch) and the empirical-NTK bound over the ball, by sampling
+    /// (estimates, not certificates).
+    Constants(ConstantsArgs),
+    /// Write the starting point θ0 a run would use, one number per line (a --theta0-file).
+    Init(InitArgs),
 }
 
 /// The flags that define an experiment (shared by `run` and `bound`).
 #[derive(Args, Debug)]
 struct ExperimentArgs {
     /// Loss landscape.
-    #[arg(long, value_enum, default_value_t = ProblemKind::Ring, help_heading = "Landscape")]
+    #[arg(long, value_enum, default_value_t = ProblemKind::Mlp, help_heading = "Landscape")]
     problem: ProblemKind,
     /// Dimension d [default: the length of a list-valued --theta0/--curvature, else 10].
     #[arg(long, allow_negative_numbers = true, help_heading = "Landscape")]
@@ -47,8 +53,9 @@ struct ExperimentArgs {
     /// Curvatures a_i of the quadratic: one value (all coordinates) or d comma-separated values.
     #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "1", allow_negative_numbers = true, help_heading = "Landscape")]
     curvature: Vec<f64>,
-    /// Start θ0: one value (all coordinates) or d comma-separated values.
-    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "0.3225", allow_negative_numbers = true, help_heading = "Landscape")]
+    /// Start θ0: one value (all coordinates) or d comma-separated values [default: 0.3225 for
+    /// quadratic and ring; the seeded initialisation (--init-seed) for least-squares and mlp].
+    #[arg(long, value_delimiter = ',', num_args = 1.., allow_negative_numbers = true, help_heading = "Landscape")]
     theta0: Vec<f64>,
     /// Radius r of the ball B(θ0, r) the trajectories must stay in.
     #[arg(
@@ -71,7 +78,8 @@ struct ExperimentArgs {
     /// Step-size schedule.
     #[arg(long, value_enum, default_value_t = ScheduleKind::Constant, help_heading = "Noise and steps")]
     schedule: ScheduleKind,
-    /// Constant step η [default: 0.05].
+    /// Constant step η [default: 0.05 for quadratic and ring; for least-squares and mlp half the
+    /// largest step the theorem allows, α/(C_L(2C_L + σ)), from the constants].
     #[arg(long, allow_negative_numbers = true, help_heading = "Noise and steps")]
     eta: Option<f64>,
     /// Robbins–Monro γ in η_k = γ/(k + n0)^q, k = 0, 1, … [default: 0.1].
@@ -104,7 +112,7 @@ struct ExperimentArgs {
     #[arg(
         long,
         allow_negative_numbers = true,
-        default_value_t = 10_000,
+        default_value_t = 1_000,
         help_heading = "Simulation"
     )]
     trajectories: u64,
@@ -138,6 +146,114 @@ struct ExperimentArgs {
         help_heading = "Estimation"
     )]
     c_l: Option<f64>,
+
+    #[command(flatten)]
+    network: NetworkArgs,
+}
+
+/// Flags of the data landscapes, minibatch noise and the constants estimator.
+#[derive(Args, Debug)]
+struct NetworkArgs {
+    /// CSV file (header row, numeric columns) for least-squares and mlp [default: the shipped
+    /// data/diabetes.csv, compiled in].
+    #[arg(long, value_name = "FILE", help_heading = "Data and network")]
+    data: Option<PathBuf>,
+    /// Target column [default: the last column].
+    #[arg(long, value_name = "NAME", help_heading = "Data and network")]
+    target: Option<String>,
+    /// z-score features and target (population standard deviation); `--standardize false` turns it off.
+    #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL", help_heading = "Data and network")]
+    standardize: bool,
+    /// Least squares with an intercept θ_{p+1}.
+    #[arg(long, help_heading = "Data and network")]
+    bias: bool,
+    /// Hidden-layer widths of the MLP, comma-separated (any depth).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "16", help_heading = "Data and network")]
+    hidden: Vec<usize>,
+    /// Activation of the hidden layers (relu is outside the theory: its bound is not applicable).
+    #[arg(long, value_enum, default_value_t = Activation::Tanh, help_heading = "Data and network")]
+    activation: Activation,
+    /// Seed of the LeCun-normal initialisation (weights N(0, 1/fan_in), biases 0).
+    #[arg(long, default_value_t = 0, help_heading = "Data and network")]
+    init_seed: u64,
+    /// Gradient-descent steps from the initialisation to θ0 (0: start at the initialisation).
+    #[arg(long, default_value_t = 50_000, help_heading = "Data and network")]
+    init_steps: u64,
+    /// Step size of those gradient-descent steps.
+    #[arg(
+        long,
+        default_value_t = 0.12,
+        allow_negative_numbers = true,
+        help_heading = "Data and network"
+    )]
+    init_eta: f64,
+    /// θ0 from a file: one number per line in the documented parameter order (docs/networks.md).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "theta0",
+        help_heading = "Data and network"
+    )]
+    theta0_file: Option<PathBuf>,
+    /// Minibatch size B for --noise minibatch [default: 8].
+    #[arg(long, allow_negative_numbers = true, help_heading = "Noise and steps")]
+    batch: Option<usize>,
+    /// How the B rows of a minibatch are drawn.
+    #[arg(long, value_enum, default_value_t = BatchMode::WithReplacement, help_heading = "Noise and steps")]
+    batch_mode: BatchMode,
+    /// Points the constants estimator samples uniformly in the ball (and as many on its surface).
+    #[arg(
+        long,
+        default_value_t = 64,
+        allow_negative_numbers = true,
+        help_heading = "Estimation"
+    )]
+    constant_samples: usize,
+}
+
+impl NetworkArgs {
+    fn settings(&self) -> NetworkSettings {
+        NetworkSettings {
+            data: self.data.clone(),
+            target: self.target.clone(),
+            standardize: self.standardize,
+            bias: self.bias,
+            hidden: self.hidden.clone(),
+            activation: self.activation,
+            init_seed: self.init_seed,
+            init_steps: self.init_steps,
+            init_eta: self.init_eta,
+            theta0_file: self.theta0_file.clone(),
+            batch: self.batch,
+            batch_mode: self.batch_mode,
+            constant_samples: self.constant_samples,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct ConstantsArgs {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+    /// Write the estimates as a CSV row (with header) to FILE; `-` is standard output, and the
+    /// summary then goes to standard error.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    out: Option<PathBuf>,
+    /// Overwrite an existing --out file.
+    #[arg(long, requires = "out", help_heading = "Output")]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+struct InitArgs {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+    /// Where to write θ0; `-` is standard output.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    out: PathBuf,
+    /// Overwrite an existing --out file.
+    #[arg(long, help_heading = "Output")]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -188,6 +304,7 @@ impl ExperimentArgs {
             confidence: self.confidence,
             alpha: self.alpha,
             c_l: self.c_l,
+            network: self.network.settings(),
         }
     }
 }
@@ -211,6 +328,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Bound(args) => bound(args),
+        Command::Constants(args) => constants(args),
+        Command::Init(args) => init(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -273,15 +392,25 @@ impl Output {
     }
 
     fn write_csv(self, rows: &[Vec<String>]) -> anyhow::Result<()> {
-        let write = |w: &mut dyn Write| -> anyhow::Result<()> {
+        self.write_table(&CSV_COLUMNS, rows)
+    }
+
+    fn write_table(self, header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
+        self.write_with(|w| {
             let mut csv = csv::Writer::from_writer(w);
-            csv.write_record(CSV_COLUMNS)?;
+            csv.write_record(header)?;
             for row in rows {
                 csv.write_record(row)?;
             }
             csv.flush()?;
             Ok(())
-        };
+        })
+    }
+
+    fn write_with(
+        self,
+        write: impl Fn(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         match self {
             Output::Stdout => write(&mut std::io::stdout().lock()),
             Output::File { mut temp, path } => {
@@ -383,6 +512,137 @@ fn bound(args: ExperimentArgs) -> Result<(), Failure> {
         println!("not applicable {why}");
     }
     println!("Chatterjee     4·F(θ0) < r²·α: {}", b.chatterjee);
+    Ok(())
+}
+
+/// Columns of `lojasim constants --out`. Empty cells: not computed for this configuration.
+const CONSTANTS_COLUMNS: [&str; 17] = [
+    "problem",
+    "dim",
+    "radius",
+    "f0",
+    "seed",
+    "points",
+    "alpha_hat",
+    "c_l_hat",
+    "hessian_norm_max",
+    "gradient_ratio_max",
+    "sigma_hat",
+    "batch",
+    "batch_mode",
+    "ntk_lambda_min",
+    "ntk_alpha",
+    "alpha_exact",
+    "c_l_exact",
+];
+
+fn constants(args: ConstantsArgs) -> Result<(), Failure> {
+    let e = Experiment::new(&args.experiment.settings())?;
+    let output = args
+        .out
+        .as_deref()
+        .map(|p| Output::open(p, args.force))
+        .transpose()?;
+    let est: Estimates = e.estimates.unwrap_or_else(|| e.estimate_constants());
+    let exact = e.landscape.exact_constants(&e.theta0, e.radius);
+    let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
+    let batch = match e.noise {
+        lojasim::noise::NoiseModel::Minibatch { batch, mode, .. } => Some((batch, mode)),
+        _ => None,
+    };
+    let row = vec![
+        e.problem.kind.name().to_string(),
+        e.dim().to_string(),
+        e.radius.to_string(),
+        e.f0.to_string(),
+        e.seed.to_string(),
+        est.points.to_string(),
+        est.alpha.to_string(),
+        est.c_l.to_string(),
+        est.hessian_norm.to_string(),
+        est.gradient_ratio.to_string(),
+        opt(est.sigma),
+        batch.map_or(String::new(), |(b, _)| b.to_string()),
+        batch.map_or(String::new(), |(_, m)| m.name().to_string()),
+        opt(est.ntk_lambda_min),
+        opt(est.ntk_alpha),
+        opt(exact.map(|c| c.alpha)),
+        opt(exact.map(|c| c.c_l)),
+    ];
+    let mut s = String::new();
+    let line = |s: &mut String, name: &str, v: String| {
+        s.push_str(&format!("{name:<15}{v}\n"));
+    };
+    let exact_note = |x: Option<f64>| x.map_or(String::new(), |v| format!("   (exact {v:.6})"));
+    line(
+        &mut s,
+        "problem",
+        format!("{}, d = {}", e.problem.kind, e.dim()),
+    );
+    if let Some(d) = &e.data {
+        line(&mut s, "data", format!("{}, n = {} rows", d.name, d.rows()));
+    }
+    line(&mut s, "F(θ0)", format!("{:.6e}", e.f0));
+    line(&mut s, "radius r", e.radius.to_string());
+    line(
+        &mut s,
+        "points",
+        format!(
+            "{} (θ0, {} in the ball, {} on its surface, sample GD/SGD paths; seed {})",
+            est.points, e.constant_samples, e.constant_samples, e.seed
+        ),
+    );
+    line(
+        &mut s,
+        "α̂",
+        format!("{:.6}{}", est.alpha, exact_note(exact.map(|c| c.alpha))),
+    );
+    line(
+        &mut s,
+        "Ĉ_L",
+        format!(
+            "{:.6}{}   (max ‖H‖ {:.6}, max |∇F|²/2F {:.6})",
+            est.c_l,
+            exact_note(exact.map(|c| c.c_l)),
+            est.hessian_norm,
+            est.gradient_ratio / 2.0
+        ),
+    );
+    if let (Some(sigma), Some((b, m))) = (est.sigma, batch) {
+        line(
+            &mut s,
+            "σ̂",
+            format!("{sigma:.6}   (minibatch B = {b}, {m})"),
+        );
+    }
+    if let (Some(l), Some(a)) = (est.ntk_lambda_min, est.ntk_alpha) {
+        line(
+            &mut s,
+            "NTK λ_min",
+            format!("{l:.6e}   (smallest λ_min(J Jᵀ) seen: α ≥ 2λ_min/n = {a:.6})"),
+        );
+    }
+    s.push_str("These are estimates from sampled points, not certificates: the true α may be smaller and the true C_L, σ larger.");
+    if matches!(output, Some(Output::Stdout)) {
+        eprintln!("{s}");
+    } else {
+        println!("{s}");
+    }
+    if let Some(output) = output {
+        output
+            .write_table(&CONSTANTS_COLUMNS, &[row])
+            .map_err(Failure::Other)?;
+    }
+    Ok(())
+}
+
+fn init(args: InitArgs) -> Result<(), Failure> {
+    let output = Output::open(&args.out, args.force)?;
+    let problem = Problem::new(&args.experiment.settings())?;
+    let text = lojasim::init::format_theta0(&problem.theta0);
+    output
+        .write_with(|w| Ok(w.write_all(text.as_bytes())?))
+        .map_err(Failure::Other)?;
     Ok(())
 }
 

@@ -5,12 +5,13 @@ use std::fmt::{self, Write as _};
 use crate::config::Experiment;
 use crate::estimate::{Interval, IntervalError, binomial_interval};
 use crate::landscape::{ConstantsSource, ProblemKind};
+use crate::noise::NoiseModel;
 use crate::tally::Tally;
 use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 42] = [
+pub const CSV_COLUMNS: [&str; 47] = [
     "problem",
     "dim",
     "noise",
@@ -53,6 +54,11 @@ pub const CSV_COLUMNS: [&str; 42] = [
     "exit_count",
     "mean_exit_step",
     "final_loss_mean",
+    "data",
+    "hidden",
+    "activation",
+    "batch",
+    "batch_mode",
 ];
 
 /// A proportion with its interval.
@@ -132,6 +138,10 @@ impl<'a> RunReport<'a> {
             }
         };
         let b = &self.bound;
+        let batch = match e.noise {
+            NoiseModel::Minibatch { batch, mode, .. } => Some((batch, mode)),
+            _ => None,
+        };
         let record = vec![
             e.problem.kind.name().to_string(),
             e.dim().to_string(),
@@ -169,7 +179,7 @@ impl<'a> RunReport<'a> {
             opt(b.delta),
             opt(b.stay_bound),
             opt(b.converge_bound),
-            self.status.name().to_string(),
+            status_name(self.status, e.constants.source),
             b.chatterjee.to_string(),
             format!("{:.3}", self.elapsed_s),
             env!("CARGO_PKG_VERSION").to_string(),
@@ -183,6 +193,19 @@ impl<'a> RunReport<'a> {
             self.tally.exited().to_string(),
             opt(self.tally.mean_exit_step()),
             opt(self.final_loss_mean()),
+            e.data.as_ref().map_or(String::new(), |d| d.name.clone()),
+            if e.problem.kind == ProblemKind::Mlp {
+                hidden(&e.problem.network.hidden)
+            } else {
+                String::new()
+            },
+            if e.problem.kind == ProblemKind::Mlp {
+                e.problem.network.activation.name().to_string()
+            } else {
+                String::new()
+            },
+            batch.map_or(String::new(), |(b, _)| b.to_string()),
+            batch.map_or(String::new(), |(_, m)| m.name().to_string()),
         ];
         debug_assert_eq!(record.len(), CSV_COLUMNS.len());
         record
@@ -193,7 +216,28 @@ pub fn constants_source_name(source: ConstantsSource) -> &'static str {
     match source {
         ConstantsSource::Exact => "exact",
         ConstantsSource::User => "user",
+        ConstantsSource::Estimated => "estimated",
     }
+}
+
+/// The `bound_status` cell: the status, marked `-estimated` when the bound rests on estimated
+/// constants (`consistent-estimated`, `violated-estimated`, `vacuous-estimated`); `not-applicable`
+/// is never marked.
+pub fn status_name(status: BoundStatus, source: ConstantsSource) -> String {
+    if source == ConstantsSource::Estimated && status != BoundStatus::NotApplicable {
+        format!("{}-estimated", status.name())
+    } else {
+        status.name().to_string()
+    }
+}
+
+/// Hidden widths as written on the command line, e.g. `32,32`.
+fn hidden(widths: &[usize]) -> String {
+    widths
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A list of values as one CSV cell: the single value, or all of them separated by `;` (a list
@@ -225,9 +269,16 @@ impl fmt::Display for RunReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let e = self.experiment;
         let mut s = String::new();
-        let noise = match e.noise.sigma() {
-            Some(sigma) => format!("{} noise ({} Z, σ = {sigma})", e.noise.kind(), e.noise_dist),
-            None => "no noise (gradient descent)".to_string(),
+        let noise = match e.noise {
+            NoiseModel::Minibatch { batch, mode, .. } => {
+                format!("minibatch noise (B = {batch}, {mode})")
+            }
+            _ => match e.noise.sigma() {
+                Some(sigma) => {
+                    format!("{} noise ({} Z, σ = {sigma})", e.noise.kind(), e.noise_dist)
+                }
+                None => "no noise (gradient descent)".to_string(),
+            },
         };
         let schedule = match e.schedule {
             crate::schedule::StepSchedule::Constant { eta } => format!("constant step η = {eta}"),
@@ -243,6 +294,33 @@ impl fmt::Display for RunReport<'_> {
             e.problem.kind,
             e.dim()
         );
+        if let Some(d) = &e.data {
+            let model = match e.problem.kind {
+                ProblemKind::Mlp => format!(
+                    "network {} → {} → 1, {}",
+                    d.features(),
+                    hidden(&e.problem.network.hidden).replace(',', " → "),
+                    e.problem.network.activation
+                )
+                .replace(" →  →", " →"),
+                _ => format!(
+                    "linear model{}",
+                    if e.problem.network.bias {
+                        " with bias"
+                    } else {
+                        ""
+                    }
+                ),
+            };
+            let _ = writeln!(
+                s,
+                "  data         {}: n = {} rows, p = {} features, target '{}'; {model}",
+                d.name,
+                d.rows(),
+                d.features(),
+                d.target_name
+            );
+        }
         let _ = writeln!(
             s,
             "  start        |θ0| = {norm0:.6}, F(θ0) = {:.6e}, ball radius r = {}",
@@ -278,8 +356,31 @@ impl fmt::Display for RunReport<'_> {
             e.constants.c_l,
             constants_source_name(e.constants.source)
         );
+        if let NoiseModel::Minibatch { sigma, .. } = e.noise {
+            let _ = writeln!(
+                s,
+                "               σ = {sigma:.6} (E|g − ∇F|² ≤ σ·F for the minibatch gradient)"
+            );
+        }
+        if let Some(est) = &e.estimates {
+            let _ = writeln!(
+                s,
+                "               estimated from {} points of the ball: estimates, not certificates",
+                est.points
+            );
+            if let Some(ntk) = est.ntk_alpha {
+                let _ = writeln!(
+                    s,
+                    "               (empirical NTK: smallest λ_min(J Jᵀ) seen gives α ≥ {ntk:.6} there)"
+                );
+            }
+        }
         if let Some(rho) = b.rho {
-            let _ = writeln!(s, "               ρ = {rho:.6}");
+            if (0.999..1.0).contains(&rho) {
+                let _ = writeln!(s, "               ρ = 1 − {:.6e}", 1.0 - rho);
+            } else {
+                let _ = writeln!(s, "               ρ = {rho:.6}");
+            }
         }
         match (b.delta, b.stay_bound, b.converge_bound) {
             (Some(delta), Some(stay), Some(conv)) => {
@@ -303,7 +404,11 @@ impl fmt::Display for RunReport<'_> {
             "               Chatterjee's criterion 4·F(θ0) < r²·α: {}",
             b.chatterjee
         );
-        let _ = writeln!(s, "  bound status {}", self.status);
+        let _ = writeln!(
+            s,
+            "  bound status {}",
+            status_name(self.status, e.constants.source)
+        );
         if self.status == BoundStatus::Violated {
             let _ = writeln!(
                 s,
