@@ -290,12 +290,7 @@ impl Experiment {
     /// Checks `s`, builds the landscape and, where no exact or user constant is available,
     /// estimates the constants over the ball.
     pub fn new(s: &Settings) -> Result<Self, ConfigError> {
-        let Problem {
-            settings: problem,
-            landscape,
-            theta0,
-            data,
-        } = Problem::new(s)?;
+        // Cheap checks first: the problem may load data and pre-train.
         let radius = check::positive("--radius", s.radius)?;
         if s.steps == 0 {
             return Err(ConfigError::new("--steps", "must be ≥ 1 (got 0)"));
@@ -319,6 +314,12 @@ impl Experiment {
                 "must be ≥ 1 (got 0)",
             ));
         }
+        let Problem {
+            settings: problem,
+            landscape,
+            theta0,
+            data,
+        } = Problem::new(s)?;
         let noise = noise_model(s, landscape.as_ref())?;
         let schedule = step_schedule(s)?;
         let mut work = vec![0.0; landscape.workspace_len()];
