@@ -7,13 +7,14 @@
 //! path and [`SGD_PATHS`] SGD paths from θ0 (the run's step and noise), while they stay in the ball.
 //! At each point θ:
 //!
-//! - α̂ = min |∇F|²/F. The [`REFINED`] worst points are then refined by projected gradient descent
-//!   on the ratio R = |∇F|²/F, with ∇R = (2·H∇F·F − |∇F|²·∇F)/F², a backtracking step and
+//! - α̂ = min |∇F|²/F. The [`REFINED`] worst distinct points (ignoring points where F is below
+//!   1e-20 of the largest F seen, where rounding dominates) are then refined by projected gradient
+//!   descent on the ratio R = |∇F|²/F, with ∇R = (2·H∇F·F − |∇F|²·∇F)/F², a backtracking step and
 //!   projection onto the ball.
 //! - Ĉ_L = max(‖H‖, |∇F|²/(2F)): the theory's C_L must bound both (docs/theory.md). ‖H‖ is
 //!   found by power iteration (at most [`POWER_ITERATIONS`] steps, warm-started from the previous
 //!   point's vector) on Hessian–vector products taken as central differences of gradients,
-//!   Hv ≈ (∇F(θ + hv) − ∇F(θ − hv))/(2h) for a unit v with h = 1e-5·max(1, |θ|): the truncation
+//!   Hu ≈ (∇F(θ + hu) − ∇F(θ − hu))/(2h) for a unit u with h = 1e-5·max(1, |θ|): the truncation
 //!   error is O(h²·|∇³F|) and the rounding error O(ε·|∇F|/h), both ~1e-10 relative here.
 //! - σ̂ (minibatch noise only) = max E|g − ∇F|²/F, computed exactly at each point from the n
 //!   per-sample gradients ∇f_i: with s² = mean_i |∇f_i|² − |∇F|², E|g − ∇F|² = s²/B with
@@ -37,9 +38,9 @@ use crate::stepper::sgd_step;
 /// Number of SGD paths sampled (besides one gradient-descent path).
 pub const SGD_PATHS: u64 = 4;
 /// Number of worst points whose ratio |∇F|²/F is refined by local minimisation.
-pub const REFINED: usize = 3;
+pub const REFINED: usize = 5;
 /// Iterations of the local minimisation.
-pub const REFINE_ITERATIONS: usize = 40;
+pub const REFINE_ITERATIONS: usize = 300;
 /// Power-iteration cap per point.
 pub const POWER_ITERATIONS: usize = 30;
 /// Separates the estimator's stream from the trajectories' ("constant" in ASCII).
@@ -94,8 +95,10 @@ pub fn estimate(
     let mut seen: Vec<(f64, usize)> = Vec::with_capacity(points.len());
     let (mut hess, mut ratio_max) = (0.0f64, 0.0f64);
     let (mut sigma, mut ntk): (Option<f64>, Option<f64>) = (None, None);
+    let mut losses = Vec::with_capacity(points.len());
     for (k, p) in points.iter().enumerate() {
         let (f, ratio) = ev.ratio(p);
+        losses.push(f);
         if f > 0.0 && ratio.is_finite() {
             seen.push((ratio, k));
             ratio_max = ratio_max.max(ratio);
@@ -108,8 +111,14 @@ pub fn estimate(
             ntk = Some(ntk.map_or(s.ntk_lambda_min, |v: f64| v.min(s.ntk_lambda_min)));
         }
     }
+    let max_loss = losses.iter().copied().fold(0.0, f64::max);
     seen.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut alpha = seen.first().map_or(0.0, |s| s.0);
+    // Refine from the worst distinct points (a converged sample path repeats one point), skipping
+    // points where F is so small (below 1e-20 of the largest F seen) that rounding dominates the
+    // gradient and the finite differences.
+    seen.retain(|&(_, k)| losses[k] >= 1e-20 * max_loss);
+    seen.dedup_by(|a, b| a.0 == b.0);
     for &(_, k) in seen.iter().take(REFINED) {
         alpha = alpha.min(ev.refine_minimum_ratio(&points[k], theta0, radius));
     }
@@ -245,26 +254,27 @@ impl<'a> Evaluator<'a> {
         (f, g2 / f)
     }
 
-    /// H(θ)·v by central differences of gradients (v need not be a unit vector), into `out`.
+    /// H(θ)·v by central differences of gradients along the unit vector u = v/|v|, into `out`:
+    /// Hv = |v|·(∇F(θ + hu) − ∇F(θ − hu))/(2h), h = 1e-5·max(1, |θ|).
     fn hvp(&mut self, theta: &[f64], v: &[f64], out: &mut [f64]) {
         let vn = norm(v);
         if vn == 0.0 {
             out.fill(0.0);
             return;
         }
-        let h = 1e-5 * norm(theta).max(1.0) / vn;
+        let h = 1e-5 * norm(theta).max(1.0);
         for (s, (t, x)) in self.shifted.iter_mut().zip(theta.iter().zip(v)) {
-            *s = t + h * x;
+            *s = t + h * x / vn;
         }
         self.landscape
             .loss_and_gradient(&self.shifted, &mut self.plus, &mut self.work);
         for (s, (t, x)) in self.shifted.iter_mut().zip(theta.iter().zip(v)) {
-            *s = t - h * x;
+            *s = t - h * x / vn;
         }
         self.landscape
             .loss_and_gradient(&self.shifted, &mut self.minus, &mut self.work);
         for (o, (p, m)) in out.iter_mut().zip(self.plus.iter().zip(&self.minus)) {
-            *o = (p - m) / (2.0 * h);
+            *o = vn * (p - m) / (2.0 * h);
         }
     }
 
