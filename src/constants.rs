@@ -532,6 +532,37 @@ mod tests {
         );
     }
 
+    /// The same over-parameterised least squares with its real targets, started at a point that
+    /// (after 5000 gradient-descent steps) interpolates the data to rounding, F(θ0) ≈ 1e-30. Near
+    /// such a point rounding dominates F and the finite differences; α̂ must still come within
+    /// 5 % of the exact α (and not below it), as the ratio is scale-free around the interpolant.
+    #[test]
+    fn alpha_is_found_from_a_start_that_interpolates_the_data() {
+        let text: String = include_str!("../data/teacher.csv")
+            .lines()
+            .take(7)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let ls = LeastSquares::new(Arc::new(Dataset::parse("t", &text, None).unwrap()), true);
+        let mut theta0 = vec![0.0; 9];
+        crate::init::pretrain(&ls, &mut theta0, 5000, 0.2);
+        assert!(ls.loss(&theta0, &mut []) < 1e-24);
+        let exact = ls.exact_constants(&theta0, 1.0).unwrap();
+        let est = estimate(&ls, &theta0, 1.0, &config(NoiseModel::None));
+        assert!(
+            est.alpha >= exact.alpha * (1.0 - 1e-6),
+            "{} vs {}",
+            est.alpha,
+            exact.alpha
+        );
+        assert!(
+            est.alpha <= 1.05 * exact.alpha,
+            "{} vs {}",
+            est.alpha,
+            exact.alpha
+        );
+    }
+
     /// Quadratic with curvatures 0.5, 1, 3 (exact α = 1, C_L = 3, see quadratic.rs). The ratio
     /// 2·Σa_i²θ_i²/Σa_iθ_i² equals 1 exactly on the first axis, which the ball around
     /// θ0 = (0.4, 0.1, −0.1) of radius 0.3 reaches (distance √0.02 ≈ 0.14), so the refined α̂ must
