@@ -1,20 +1,39 @@
 //! From settings as a user gives them ([`Settings`], one field per flag) to a checked, runnable
 //! [`Experiment`]. Every check names the flag it concerns and says how to fix it.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::constants::{self, Estimates, EstimatorConfig};
+use crate::data::{DataSource, DataSpec, Dataset};
 use crate::engine::{self, Cancelled, Control};
 use crate::error::{ConfigError, check};
 use crate::estimate::CiMethod;
+use crate::init;
 use crate::landscape::{
-    self, BallConstants, ConstantsSource, Landscape, ProblemKind, ProblemSettings,
+    self, Activation, BallConstants, ConstantsSource, Landscape, NetworkShape, ProblemKind,
+    ProblemSettings,
 };
-use crate::noise::{NoiseDist, NoiseKind, NoiseModel};
+use crate::noise::{BatchMode, NoiseDist, NoiseKind, NoiseModel};
 use crate::runner::Dynamics;
 use crate::schedule::{ScheduleKind, StepSchedule};
 use crate::tally::Tally;
-use crate::theory::{Bound, BoundInputs};
+use crate::theory::{Bound, BoundInputs, NotApplicable};
+
+/// Trajectories when `--trajectories` is not given: 10 000 on the analytic landscapes, 1 000 on
+/// the data landscapes, whose steps cost a forward and backward pass over the data.
+pub fn default_trajectories(problem: ProblemKind) -> u64 {
+    if problem.uses_data() { 1_000 } else { 10_000 }
+}
 
 /// Dimension used when neither `--dim` nor a list-valued flag fixes it.
 pub const DEFAULT_DIM: usize = 10;
+/// θ0 of the analytic landscapes (every coordinate) when `--theta0` is not given.
+pub const DEFAULT_THETA0: f64 = 0.3225;
+/// Minibatch size when `--noise minibatch` is chosen without `--batch`.
+pub const DEFAULT_BATCH: usize = 8;
+/// Longest sample path the constants estimator follows (fewer if `--steps` is smaller).
+pub const ESTIMATOR_PATH_STEPS: u64 = 200;
 /// Robbins–Monro defaults: η_k = 0.1/(k + 1)^0.75 unless `--gamma`, `--n0`, `--q` say otherwise.
 pub const DEFAULT_GAMMA: f64 = 0.1;
 pub const DEFAULT_N0: f64 = 1.0;
@@ -43,25 +62,82 @@ pub struct Settings {
     pub radius: f64,
     pub steps: u64,
     pub eps: f64,
-    pub trajectories: u64,
+    /// `--trajectories`; `None` is [`default_trajectories`] of the problem.
+    pub trajectories: Option<u64>,
     pub seed: u64,
     pub ci: CiMethod,
     pub confidence: f64,
     pub alpha: Option<f64>,
     pub c_l: Option<f64>,
+    /// The data landscapes, their starting point, minibatch noise and the constants estimator.
+    pub network: NetworkSettings,
+}
+
+/// The settings of the data landscapes (`least-squares`, `mlp`), of minibatch noise and of the
+/// constants estimator, one field per flag.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkSettings {
+    /// `--data`; `None` is the shipped diabetes set, compiled in.
+    pub data: Option<PathBuf>,
+    /// `--target`; `None` is the last column.
+    pub target: Option<String>,
+    /// `--standardize`: z-score features and target.
+    pub standardize: bool,
+    /// `--bias` (least squares).
+    pub bias: bool,
+    /// `--hidden`: hidden-layer widths of the MLP.
+    pub hidden: Vec<usize>,
+    /// `--activation` of the MLP.
+    pub activation: Activation,
+    /// `--init-seed`: LeCun-normal initialisation (see [`crate::init`]).
+    pub init_seed: u64,
+    /// `--init-steps`: gradient-descent steps from the initialisation to θ0.
+    pub init_steps: u64,
+    /// `--init-eta`: their step size.
+    pub init_eta: f64,
+    /// `--theta0-file`: θ0 from a file instead.
+    pub theta0_file: Option<PathBuf>,
+    /// `--batch`: minibatch size B [default: [`DEFAULT_BATCH`]].
+    pub batch: Option<usize>,
+    /// `--batch-mode`.
+    pub batch_mode: BatchMode,
+    /// `--constant-samples`: points the estimator samples in the ball and as many on its surface.
+    pub constant_samples: usize,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            data: None,
+            target: None,
+            standardize: true,
+            bias: false,
+            hidden: vec![16],
+            activation: Activation::Tanh,
+            init_seed: 0,
+            init_steps: 50_000,
+            init_eta: 0.12,
+            theta0_file: None,
+            batch: None,
+            batch_mode: BatchMode::WithReplacement,
+            constant_samples: 64,
+        }
+    }
 }
 
 impl Default for Settings {
-    /// The built-in default experiment (`lojasim run` with no flags): SGD with machine-learning
-    /// noise (σ = 1, η = 0.05) on the ring F = ¼(|θ|² − 1)² in d = 10, started at |θ0| ≈ 1.02,
-    /// near the minimum set, in a ball of radius 0.3 where the theorem's bound is informative
-    /// (1 − δ ≈ 0.62). With `--noise bounded` the same start leaves the ball almost surely.
+    /// The built-in default experiment (`lojasim run` with no flags): an MLP (4 → 16 → 1, tanh) on
+    /// the shipped diabetes data (48 rows, standardised), started after 50 000 gradient-descent
+    /// steps (η = 0.12) from a LeCun-normal initialisation, near an interpolating minimum; SGD
+    /// with machine-learning noise (σ = 1) at half the largest step the theorem allows, in a ball
+    /// of radius 0.3; the constants are estimated over the ball. The bound is then informative
+    /// (docs/networks.md discusses it).
     fn default() -> Self {
         Settings {
-            problem: ProblemKind::Ring,
+            problem: ProblemKind::Mlp,
             dim: None,
             curvature: vec![1.0],
-            theta0: vec![0.3225],
+            theta0: Vec::new(),
             noise: NoiseKind::Ml,
             noise_dist: NoiseDist::Gaussian,
             sigma: None,
@@ -73,13 +149,121 @@ impl Default for Settings {
             radius: 0.3,
             steps: 1000,
             eps: 1e-6,
-            trajectories: 10_000,
+            trajectories: None,
             seed: 0,
             ci: CiMethod::Wilson,
             confidence: 0.95,
             alpha: None,
             c_l: None,
+            network: NetworkSettings::default(),
         }
+    }
+}
+
+/// A landscape with its starting point: everything `lojasim init` needs.
+pub struct Problem {
+    pub settings: ProblemSettings,
+    pub landscape: Box<dyn Landscape>,
+    pub theta0: Vec<f64>,
+    /// The data set of a data landscape, loaded once.
+    pub data: Option<Arc<Dataset>>,
+}
+
+impl Problem {
+    /// Checks the landscape flags of `s`, loads the data (if any) and computes θ0.
+    pub fn new(s: &Settings) -> Result<Self, ConfigError> {
+        let net = &s.network;
+        for &t in &s.theta0 {
+            check::finite("--theta0", t)?;
+        }
+        let settings = ProblemSettings {
+            kind: s.problem,
+            dim: s.dim,
+            curvature: s.curvature.clone(),
+            network: NetworkShape {
+                bias: net.bias,
+                hidden: net.hidden.clone(),
+                activation: net.activation,
+            },
+        };
+        if !s.problem.uses_data() {
+            let only_data = "applies only to --problem least-squares or mlp";
+            for (flag, given) in [
+                ("--data", net.data.is_some()),
+                ("--target", net.target.is_some()),
+                ("--theta0-file", net.theta0_file.is_some()),
+            ] {
+                if given {
+                    return Err(ConfigError::new(flag, only_data));
+                }
+            }
+            let dim = resolve_dim(s)?;
+            let theta0 = if s.theta0.is_empty() {
+                vec![DEFAULT_THETA0; dim]
+            } else {
+                landscape::broadcast("--theta0", &s.theta0, dim)?
+            };
+            let landscape = landscape::build(&settings, dim, None)?;
+            return Ok(Problem {
+                settings,
+                landscape,
+                theta0,
+                data: None,
+            });
+        }
+        let spec = DataSpec {
+            source: net
+                .data
+                .clone()
+                .map_or(DataSource::BuiltinDiabetes, DataSource::File),
+            target: net.target.clone(),
+            standardize: net.standardize,
+        };
+        let data =
+            Arc::new(Dataset::load(&spec).map_err(|e| ConfigError::new("--data", e.to_string()))?);
+        let dim = landscape::data_dim(&settings, &data);
+        if let Some(d) = s.dim
+            && d != dim
+        {
+            return Err(ConfigError::new(
+                "--dim",
+                format!(
+                    "is {d} but --problem {} on this data has d = {dim} parameters (implied by \
+                     the data and the architecture); drop --dim",
+                    s.problem
+                ),
+            ));
+        }
+        let landscape = landscape::build(&settings, dim, Some(&data))?;
+        let theta0 = if let Some(path) = &net.theta0_file {
+            if !s.theta0.is_empty() {
+                return Err(ConfigError::new(
+                    "--theta0",
+                    "cannot be combined with --theta0-file: give one of them",
+                ));
+            }
+            init::read_theta0(path, dim)
+                .map_err(|e| ConfigError::new("--theta0-file", e.to_string()))?
+        } else if !s.theta0.is_empty() {
+            landscape::broadcast("--theta0", &s.theta0, dim)?
+        } else {
+            let shapes: Vec<(usize, usize)> = match s.problem {
+                ProblemKind::Mlp => landscape::layer_shapes(data.features(), &net.hidden).collect(),
+                _ => vec![(data.features() + usize::from(net.bias), 1)],
+            };
+            // Least squares has no separate bias vector: its intercept is the last weight.
+            let mut theta =
+                init::lecun_normal(&shapes, s.problem == ProblemKind::Mlp, net.init_seed);
+            let eta = check::positive("--init-eta", net.init_eta)?;
+            init::pretrain(landscape.as_ref(), &mut theta, net.init_steps, eta);
+            theta
+        };
+        Ok(Problem {
+            settings,
+            landscape,
+            theta0,
+            data: Some(data),
+        })
     }
 }
 
@@ -88,6 +272,8 @@ pub struct Experiment {
     pub problem: ProblemSettings,
     pub landscape: Box<dyn Landscape>,
     pub theta0: Vec<f64>,
+    /// The data set of a data landscape.
+    pub data: Option<Arc<Dataset>>,
     /// F(θ0).
     pub f0: f64,
     pub noise: NoiseModel,
@@ -101,27 +287,23 @@ pub struct Experiment {
     pub ci: CiMethod,
     pub confidence: f64,
     pub constants: BallConstants,
+    /// The estimates, when some constant had to be estimated.
+    pub estimates: Option<Estimates>,
+    /// `--constant-samples`, kept for [`Experiment::estimate_constants`].
+    pub constant_samples: usize,
 }
 
 impl Experiment {
-    /// Checks `s` and builds the landscape.
+    /// Checks `s`, builds the landscape and, where no exact or user constant is available,
+    /// estimates the constants over the ball.
     pub fn new(s: &Settings) -> Result<Self, ConfigError> {
-        let dim = resolve_dim(s)?;
-        for &t in &s.theta0 {
-            check::finite("--theta0", t)?;
-        }
-        let theta0 = landscape::broadcast("--theta0", &s.theta0, dim)?;
-        let problem = ProblemSettings {
-            kind: s.problem,
-            dim: s.dim,
-            curvature: s.curvature.clone(),
-        };
-        let landscape = landscape::build(&problem, dim)?;
+        // Cheap checks first: the problem may load data and pre-train.
         let radius = check::positive("--radius", s.radius)?;
         if s.steps == 0 {
             return Err(ConfigError::new("--steps", "must be ≥ 1 (got 0)"));
         }
-        if s.trajectories == 0 {
+        let trajectories = s.trajectories.unwrap_or(default_trajectories(s.problem));
+        if trajectories == 0 {
             return Err(ConfigError::new("--trajectories", "must be ≥ 1 (got 0)"));
         }
         let eps = check::positive("--eps", s.eps)?;
@@ -134,7 +316,19 @@ impl Experiment {
                 ),
             ));
         }
-        let noise = noise_model(s)?;
+        if s.network.constant_samples == 0 {
+            return Err(ConfigError::new(
+                "--constant-samples",
+                "must be ≥ 1 (got 0)",
+            ));
+        }
+        let Problem {
+            settings: problem,
+            landscape,
+            theta0,
+            data,
+        } = Problem::new(s)?;
+        let noise = noise_model(s, landscape.as_ref())?;
         let schedule = step_schedule(s)?;
         let mut work = vec![0.0; landscape.workspace_len()];
         let f0 = landscape.loss(&theta0, &mut work);
@@ -144,11 +338,11 @@ impl Experiment {
                 format!("gives a non-finite loss F(θ0) = {f0}; start closer to the minimum"),
             ));
         }
-        let constants = constants(s, landscape.as_ref(), &theta0, radius)?;
-        Ok(Experiment {
+        let mut e = Experiment {
             problem,
             landscape,
             theta0,
+            data,
             f0,
             noise,
             noise_dist: s.noise_dist,
@@ -156,12 +350,108 @@ impl Experiment {
             radius,
             steps: s.steps,
             eps,
-            trajectories: s.trajectories,
+            trajectories,
             seed: s.seed,
             ci: s.ci,
             confidence: s.confidence,
-            constants,
-        })
+            constants: BallConstants {
+                alpha: f64::NAN,
+                c_l: f64::NAN,
+                source: ConstantsSource::Exact,
+            },
+            estimates: None,
+            constant_samples: s.network.constant_samples,
+        };
+        e.resolve_constants(s)?;
+        // On a data landscape without --eta, the step is half the largest the theorem allows,
+        // η = α/(C_L(2C_L + σ)), so that ρ = 1 − ηα/2 < 1 (docs/networks.md).
+        if let StepSchedule::Constant { eta } = &mut e.schedule
+            && s.problem.uses_data()
+            && s.eta.is_none()
+        {
+            let BallConstants { alpha, c_l, .. } = e.constants;
+            let sigma = e.noise.sigma().unwrap_or(0.0);
+            let theory_eta = alpha / (c_l * (2.0 * c_l + sigma));
+            if theory_eta.is_finite() && theory_eta > 0.0 {
+                *eta = theory_eta;
+            }
+        }
+        Ok(e)
+    }
+
+    /// Runs the constants estimator on this experiment's ball (whether or not `run` needed it).
+    pub fn estimate_constants(&self) -> Estimates {
+        let eta = match self.schedule {
+            StepSchedule::Constant { eta } => eta,
+            StepSchedule::RobbinsMonro { .. } => self.schedule.eta(0),
+        };
+        constants::estimate(
+            self.landscape.as_ref(),
+            &self.theta0,
+            self.radius,
+            &EstimatorConfig {
+                samples: self.constant_samples,
+                seed: self.seed,
+                eta,
+                noise: self.noise,
+                noise_dist: self.noise_dist,
+                path_steps: self.steps.min(ESTIMATOR_PATH_STEPS),
+            },
+        )
+    }
+
+    /// α and C_L (and σ for minibatch noise): a user value, else the exact one, else an estimate.
+    fn resolve_constants(&mut self, s: &Settings) -> Result<(), ConfigError> {
+        let exact = self.landscape.exact_constants(&self.theta0, self.radius);
+        let user_alpha = s
+            .alpha
+            .map(|a| check::non_negative("--alpha", a))
+            .transpose()?;
+        let user_c_l = s.c_l.map(|c| check::positive("--c-l", c)).transpose()?;
+        let minibatch = matches!(self.noise, NoiseModel::Minibatch { .. });
+        let needs_estimate = (exact.is_none() && (user_alpha.is_none() || user_c_l.is_none()))
+            || (minibatch && s.sigma.is_none());
+        if needs_estimate {
+            self.estimates = Some(self.estimate_constants());
+        }
+        let est = self.estimates;
+        let alpha = user_alpha
+            .or(exact.map(|c| c.alpha))
+            .or(est.map(|e| e.alpha))
+            .expect("estimated when missing");
+        let c_l = user_c_l
+            .or(exact.map(|c| c.c_l))
+            .or(est.map(|e| e.c_l))
+            .expect("estimated when missing");
+        let mut estimated = (user_alpha.is_none() || user_c_l.is_none()) && exact.is_none();
+        if let NoiseModel::Minibatch { sigma, .. } = &mut self.noise {
+            *sigma = match s.sigma {
+                Some(v) => v,
+                None => {
+                    estimated = true;
+                    est.and_then(|e| e.sigma).unwrap_or(0.0)
+                }
+            };
+        }
+        // |∇F|² ≥ αF and |∇F|² ≤ 2·C_L·F can hold together (for F ≢ 0) only if α ≤ 2·C_L.
+        if alpha > 2.0 * c_l && (user_alpha.is_some() || user_c_l.is_some()) {
+            return Err(ConfigError::new(
+                "--alpha",
+                format!(
+                    "must be ≤ 2·C_L = {} (got {alpha}): no landscape satisfies both",
+                    2.0 * c_l
+                ),
+            ));
+        }
+        let source = if estimated {
+            ConstantsSource::Estimated
+        } else if user_alpha.is_some() || user_c_l.is_some() || (minibatch && s.sigma.is_some()) {
+            ConstantsSource::User
+        } else {
+            ConstantsSource::Exact
+        };
+        self.constants = BallConstants { alpha, c_l, source };
+        Ok(())
     }
 
     pub fn dim(&self) -> usize {
@@ -182,9 +472,10 @@ impl Experiment {
         }
     }
 
-    /// The theorem's bound for this configuration.
+    /// The theorem's bound for this configuration (not applicable on a landscape that breaks the
+    /// theory's assumptions everywhere, such as a relu network).
     pub fn bound(&self) -> Bound {
-        Bound::compute(&BoundInputs {
+        let b = Bound::compute(&BoundInputs {
             alpha: self.constants.alpha,
             c_l: self.constants.c_l,
             noise: self.noise,
@@ -193,7 +484,13 @@ impl Experiment {
             f0: self.f0,
             steps: self.steps,
             eps: self.eps,
-        })
+        });
+        match self.landscape.outside_theory() {
+            Some(_) if b.not_applicable.is_none() => {
+                b.without_guarantee(NotApplicable::OutsideTheory)
+            }
+            _ => b,
+        }
     }
 
     /// Simulates trajectories 0..N on the current rayon pool.
@@ -239,12 +536,53 @@ fn resolve_dim(s: &Settings) -> Result<usize, ConfigError> {
     Ok(dim)
 }
 
-fn noise_model(s: &Settings) -> Result<NoiseModel, ConfigError> {
+fn noise_model(s: &Settings, landscape: &dyn Landscape) -> Result<NoiseModel, ConfigError> {
     let sigma = || check::non_negative("--sigma", s.sigma.unwrap_or(DEFAULT_SIGMA));
+    if s.noise != NoiseKind::Minibatch && s.network.batch.is_some() {
+        return Err(ConfigError::new(
+            "--batch",
+            "applies only to --noise minibatch; drop it or add that noise",
+        ));
+    }
     Ok(match s.noise {
         NoiseKind::None => NoiseModel::None,
         NoiseKind::Ml => NoiseModel::Ml { sigma: sigma()? },
         NoiseKind::Bounded => NoiseModel::Bounded { sigma: sigma()? },
+        NoiseKind::Minibatch => {
+            let Some(ps) = landscape.per_sample() else {
+                return Err(ConfigError::new(
+                    "--noise",
+                    format!(
+                        "minibatch needs a loss that is a mean over data rows (--problem \
+                         least-squares or mlp), not --problem {}",
+                        s.problem
+                    ),
+                ));
+            };
+            if s.sigma.is_some() {
+                sigma()?;
+            }
+            let n = ps.samples();
+            let batch = s.network.batch.unwrap_or(DEFAULT_BATCH.min(n));
+            let mode = s.network.batch_mode;
+            if batch == 0 || (mode == BatchMode::WithoutReplacement && batch > n) {
+                let max = if mode == BatchMode::WithoutReplacement {
+                    format!(" and ≤ n = {n} rows without replacement")
+                } else {
+                    String::new()
+                };
+                return Err(ConfigError::new(
+                    "--batch",
+                    format!("must be ≥ 1{max} (got {batch})"),
+                ));
+            }
+            // σ is filled in by resolve_constants (σ̂ or --sigma).
+            NoiseModel::Minibatch {
+                batch,
+                mode,
+                sigma: f64::NAN,
+            }
+        }
     })
 }
 
@@ -278,46 +616,6 @@ fn step_schedule(s: &Settings) -> Result<StepSchedule, ConfigError> {
     }
 }
 
-fn constants(
-    s: &Settings,
-    landscape: &dyn Landscape,
-    theta0: &[f64],
-    radius: f64,
-) -> Result<BallConstants, ConfigError> {
-    let exact = landscape.exact_constants(theta0, radius);
-    let alpha = match s.alpha {
-        Some(a) => Some(check::non_negative("--alpha", a)?),
-        None => exact.map(|c| c.alpha),
-    };
-    let c_l = match s.c_l {
-        Some(c) => Some(check::positive("--c-l", c)?),
-        None => exact.map(|c| c.c_l),
-    };
-    let (Some(alpha), Some(c_l)) = (alpha, c_l) else {
-        let missing = if alpha.is_none() { "--alpha" } else { "--c-l" };
-        return Err(ConfigError::new(
-            missing,
-            "is needed: this landscape has no exact constants, give them on the command line",
-        ));
-    };
-    // |∇F|² ≥ αF and |∇F|² ≤ 2·C_L·F can hold together (for F ≢ 0) only if α ≤ 2·C_L.
-    if alpha > 2.0 * c_l {
-        return Err(ConfigError::new(
-            "--alpha",
-            format!(
-                "must be ≤ 2·C_L = {} (got {alpha}): no landscape satisfies both",
-                2.0 * c_l
-            ),
-        ));
-    }
-    let source = if s.alpha.is_some() || s.c_l.is_some() {
-        ConstantsSource::User
-    } else {
-        ConstantsSource::Exact
-    };
-    Ok(BallConstants { alpha, c_l, source })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,15 +627,94 @@ mod tests {
             .to_string()
     }
 
+    /// The default is the MLP 4 → 16 → 1 on the built-in diabetes data: (4 + 1)·16 + (16 + 1)·1
+    /// = 97 parameters, with estimated constants.
     #[test]
     fn default_settings_are_valid() {
         let e = Experiment::new(&Settings::default()).unwrap();
+        assert_eq!(e.dim(), 97);
+        assert_eq!(e.constants.source, ConstantsSource::Estimated);
+        let ring = Settings {
+            problem: ProblemKind::Ring,
+            ..Settings::default()
+        };
+        let e = Experiment::new(&ring).unwrap();
         assert_eq!(e.dim(), DEFAULT_DIM);
+        assert_eq!(e.theta0, vec![DEFAULT_THETA0; DEFAULT_DIM]);
+    }
+
+    fn teacher_file() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/teacher.csv"))
+    }
+
+    #[test]
+    fn data_landscapes_imply_their_dimension_and_reject_conflicts() {
+        let mlp = |hidden: Vec<usize>| Settings {
+            network: NetworkSettings {
+                data: Some(teacher_file()),
+                hidden,
+                init_steps: 0,
+                ..NetworkSettings::default()
+            },
+            trajectories: Some(1),
+            ..Settings::default()
+        };
+        // 8 inputs → 3 → 1: 9·3 + 4 = 31.
+        let p = Problem::new(&mlp(vec![3])).unwrap();
+        assert_eq!(p.theta0.len(), 31);
+        assert!(
+            err(Settings {
+                dim: Some(30),
+                ..mlp(vec![3])
+            })
+            .starts_with("--dim is 30 but --problem mlp on this data has d = 31 parameters")
+        );
+        assert!(
+            err(Settings {
+                noise: NoiseKind::Minibatch,
+                network: NetworkSettings {
+                    batch: Some(17),
+                    batch_mode: BatchMode::WithoutReplacement,
+                    ..mlp(vec![3]).network
+                },
+                ..mlp(vec![3])
+            })
+            .starts_with("--batch must be ≥ 1 and ≤ n = 16 rows without replacement (got 17)")
+        );
+        assert!(
+            err(Settings {
+                problem: ProblemKind::Ring,
+                noise: NoiseKind::Minibatch,
+                ..Settings::default()
+            })
+            .starts_with("--noise minibatch needs a loss that is a mean over data rows")
+        );
+        assert_eq!(
+            err(Settings {
+                problem: ProblemKind::Quadratic,
+                ..mlp(vec![3])
+            }),
+            "--data applies only to --problem least-squares or mlp"
+        );
+        assert!(
+            err(Settings {
+                problem: ProblemKind::Ring,
+                network: NetworkSettings {
+                    batch: Some(4),
+                    ..NetworkSettings::default()
+                },
+                ..Settings::default()
+            })
+            .starts_with("--batch applies only to --noise minibatch")
+        );
     }
 
     #[test]
     fn bad_values_name_their_flag() {
-        let d = Settings::default;
+        let d = || Settings {
+            problem: ProblemKind::Ring,
+            ..Settings::default()
+        };
         assert_eq!(
             err(Settings {
                 radius: -1.0,
@@ -347,7 +724,7 @@ mod tests {
         );
         assert_eq!(
             err(Settings {
-                trajectories: 0,
+                trajectories: Some(0),
                 ..d()
             }),
             "--trajectories must be ≥ 1 (got 0)"

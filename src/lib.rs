@@ -10,13 +10,18 @@
 //! [`runner`] (one trajectory and its [`runner::Outcome`]), [`engine`] (many, in parallel),
 //! [`tally`] and [`estimate`] (reduction and intervals), [`theory`] (the bound), [`config`]
 //! (checked settings), [`report`] (summary and CSV), [`sweep`] (grids, config ids, shards) and
-//! [`output`] (resumable sweep files, curves, merge).
+//! [`output`] (resumable sweep files, curves, merge). Neural networks on real data: [`data`] (CSV
+//! loading), [`init`] (θ0 of a network), [`constants`] (estimated α, C_L, σ), [`linalg`].
 
 pub mod config;
+pub mod constants;
+pub mod data;
 pub mod engine;
 pub mod error;
 pub mod estimate;
+pub mod init;
 pub mod landscape;
+pub mod linalg;
 pub mod noise;
 pub mod output;
 pub mod report;

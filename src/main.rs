@@ -13,15 +13,17 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use lojasim::config::Settings;
+use lojasim::config::{NetworkSettings, Problem, Settings};
 use lojasim::engine::{self, Control};
 use lojasim::estimate::CiMethod;
 use lojasim::estimate::sequential::Target;
-use lojasim::landscape::ProblemKind;
-use lojasim::noise::{NoiseDist, NoiseKind};
+use lojasim::landscape::{Activation, ProblemKind};
+use lojasim::noise::{BatchMode, NoiseDist, NoiseKind};
 use lojasim::output::sweep_csv::{self, RowKey};
 use lojasim::output::{self, AppendCsv, OutputError};
-use lojasim::report::{CSV_COLUMNS, RunReport, constants_source_name};
+use lojasim::report::{
+    CONSTANTS_COLUMNS, CSV_COLUMNS, ConstantsReport, RunReport, constants_source_name,
+};
 use lojasim::schedule::ScheduleKind;
 use lojasim::sweep::{
     ConfigId, DEFAULT_MAX_POINTS, SettingsGrid, Shard, config_id, grid, run_point,
@@ -46,6 +48,11 @@ enum Command {
     Merge(MergeArgs),
     /// Print the theoretical constants and bounds for a configuration, without simulating.
     Bound(ExperimentArgs),
+    /// Estimate α, C_L, σ (minibatch) and the empirical-NTK bound over the ball, by sampling
+    /// (estimates, not certificates).
+    Constants(ConstantsArgs),
+    /// Write the starting point θ0 a run would use, one number per line (a --theta0-file).
+    Init(InitArgs),
 }
 
 const SWEEP_HELP: &str = "\
@@ -85,7 +92,7 @@ struct ExperimentArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "ring",
+        default_value = "mlp",
         help_heading = "Landscape"
     )]
     problem: Vec<ProblemKind>,
@@ -97,9 +104,10 @@ struct ExperimentArgs {
     #[arg(long, value_parser = vector_values, default_value = "1", allow_hyphen_values = true, help_heading = "Landscape")]
     curvature: Values<Vec<f64>>,
     /// Start θ0: one value (all coordinates) or d values (run: separated by ',' or ';'; sweep: by
-    /// ';', with ',' between alternatives).
-    #[arg(long, value_parser = vector_values, default_value = "0.3225", allow_hyphen_values = true, help_heading = "Landscape")]
-    theta0: Values<Vec<f64>>,
+    /// ';', with ',' between alternatives) [default: 0.3225 for quadratic and ring; for
+    /// least-squares and mlp the seeded initialisation trained by --init-steps (or --theta0-file)].
+    #[arg(long, value_parser = vector_values, allow_hyphen_values = true, help_heading = "Landscape")]
+    theta0: Option<Values<Vec<f64>>>,
     /// Radius r of the ball B(θ0, r) the trajectories must stay in.
     #[arg(long, value_parser = f64_values, default_value = "0.3", allow_hyphen_values = true, help_heading = "Landscape")]
     radius: Values<f64>,
@@ -153,9 +161,10 @@ struct ExperimentArgs {
     /// Convergence threshold: a trajectory converged if it stayed and F(θ_K) ≤ ε.
     #[arg(long, value_parser = f64_values, default_value = "1e-6", allow_hyphen_values = true, help_heading = "Simulation")]
     eps: Values<f64>,
-    /// Number of trajectories N (with --target-halfwidth: the most any point may use).
-    #[arg(long, value_parser = u64_values, default_value = "10000", allow_hyphen_values = true, help_heading = "Simulation")]
-    trajectories: Values<u64>,
+    /// Number of trajectories N (with --target-halfwidth: the most any point may use)
+    /// [default: 10000 for quadratic and ring, 1000 for least-squares and mlp].
+    #[arg(long, value_parser = u64_values, allow_hyphen_values = true, help_heading = "Simulation")]
+    trajectories: Option<Values<u64>>,
     /// Master seed: trajectory i draws from a generator seeded by (seed, i).
     #[arg(long, value_parser = u64_values, default_value = "0", allow_hyphen_values = true, help_heading = "Simulation")]
     seed: Values<u64>,
@@ -178,6 +187,96 @@ struct ExperimentArgs {
     /// Override the smoothness constant C_L of the ball.
     #[arg(long = "c-l", value_parser = f64_values, allow_hyphen_values = true, help_heading = "Estimation")]
     c_l: Option<Values<f64>>,
+
+    #[command(flatten)]
+    network: NetworkArgs,
+}
+
+/// Flags of the data landscapes, minibatch noise and the constants estimator (docs/networks.md).
+#[derive(Args, Debug)]
+struct NetworkArgs {
+    /// CSV file (header row, numeric columns) for least-squares and mlp [default: the shipped
+    /// data/diabetes.csv, compiled in].
+    #[arg(long, value_name = "FILE", help_heading = "Data and network")]
+    data: Option<PathBuf>,
+    /// Target column [default: the last column].
+    #[arg(long, value_name = "NAME", help_heading = "Data and network")]
+    target: Option<String>,
+    /// z-score features and target (population standard deviation); `--standardize false` turns it off.
+    #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL", help_heading = "Data and network")]
+    standardize: bool,
+    /// Least squares with an intercept θ_{p+1}.
+    #[arg(long, help_heading = "Data and network")]
+    bias: bool,
+    /// Hidden-layer widths of the MLP, comma-separated (any depth).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "16", help_heading = "Data and network")]
+    hidden: Vec<usize>,
+    /// Activation of the hidden layers (relu is outside the theory: its bound is not applicable).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "tanh",
+        help_heading = "Data and network"
+    )]
+    activation: Vec<Activation>,
+    /// Seed of the LeCun-normal initialisation (weights N(0, 1/fan_in), biases 0).
+    #[arg(long, value_parser = u64_values, default_value = "0", allow_hyphen_values = true, help_heading = "Data and network")]
+    init_seed: Values<u64>,
+    /// Gradient-descent steps from the initialisation to θ0 (0: start at the initialisation).
+    #[arg(long, value_parser = u64_values, default_value = "50000", allow_hyphen_values = true, help_heading = "Data and network")]
+    init_steps: Values<u64>,
+    /// Step size of those gradient-descent steps.
+    #[arg(long, value_parser = f64_values, default_value = "0.12", allow_hyphen_values = true, help_heading = "Data and network")]
+    init_eta: Values<f64>,
+    /// θ0 from a file: one number per line in the documented parameter order (docs/networks.md).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "theta0",
+        help_heading = "Data and network"
+    )]
+    theta0_file: Option<PathBuf>,
+    /// Minibatch size B for --noise minibatch [default: 8].
+    #[arg(long, value_parser = u64_values, allow_hyphen_values = true, help_heading = "Noise and steps")]
+    batch: Option<Values<u64>>,
+    /// How the B rows of a minibatch are drawn.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "with-replacement",
+        help_heading = "Noise and steps"
+    )]
+    batch_mode: Vec<BatchMode>,
+    /// Points the constants estimator samples uniformly in the ball (and as many on its surface).
+    #[arg(long, value_parser = u64_values, default_value = "64", allow_hyphen_values = true, help_heading = "Estimation")]
+    constant_samples: Values<u64>,
+}
+
+#[derive(Args, Debug)]
+struct ConstantsArgs {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+    /// Write the estimates as a CSV row (with header) to FILE; `-` is standard output, and the
+    /// summary then goes to standard error.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    out: Option<PathBuf>,
+    /// Overwrite an existing --out file.
+    #[arg(long, requires = "out", help_heading = "Output")]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+struct InitArgs {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+    /// Where to write θ0; `-` is standard output.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    out: PathBuf,
+    /// Overwrite an existing --out file.
+    #[arg(long, help_heading = "Output")]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -286,7 +385,7 @@ impl ExperimentArgs {
             for (flag, n, why) in [
                 (
                     "--trajectories",
-                    self.trajectories.0.len(),
+                    self.trajectories.as_ref().map_or(1, |v| v.0.len()),
                     "it is every point's budget, not a parameter",
                 ),
                 (
@@ -306,7 +405,20 @@ impl ExperimentArgs {
         let f = |x: &f64| x.to_string();
         let u = |x: &u64| x.to_string();
         let vec_label = |v: &Vec<f64>| v.iter().map(f64::to_string).collect::<Vec<_>>().join(";");
-        let mut g = SettingsGrid::new(Settings::default()).axis(
+        let net = &self.network;
+        let base = Settings {
+            network: NetworkSettings {
+                data: net.data.clone(),
+                target: net.target.clone(),
+                standardize: net.standardize,
+                bias: net.bias,
+                hidden: net.hidden.clone(),
+                theta0_file: net.theta0_file.clone(),
+                ..NetworkSettings::default()
+            },
+            ..Settings::default()
+        };
+        let mut g = SettingsGrid::new(base).axis(
             "--problem",
             self.problem.clone(),
             |k| k.name().to_string(),
@@ -315,19 +427,21 @@ impl ExperimentArgs {
         if let Some(d) = &self.dim {
             g = g.axis("--dim", d.0.clone(), u, |s, v| s.dim = Some(v as usize))?;
         }
-        g = g
-            .axis(
-                "--curvature",
-                vectors("--curvature", &self.curvature)?,
-                vec_label,
-                |s, v| s.curvature = v,
-            )?
-            .axis(
+        g = g.axis(
+            "--curvature",
+            vectors("--curvature", &self.curvature)?,
+            vec_label,
+            |s, v| s.curvature = v,
+        )?;
+        if let Some(theta0) = &self.theta0 {
+            g = g.axis(
                 "--theta0",
-                vectors("--theta0", &self.theta0)?,
+                vectors("--theta0", theta0)?,
                 vec_label,
                 |s, v| s.theta0 = v,
-            )?
+            )?;
+        }
+        g = g
             .axis("--radius", self.radius.0.clone(), f, |s, v| s.radius = v)?
             .axis(
                 "--noise",
@@ -365,9 +479,6 @@ impl ExperimentArgs {
         g = g
             .axis("--steps", self.steps.0.clone(), u, |s, v| s.steps = v)?
             .axis("--eps", self.eps.0.clone(), f, |s, v| s.eps = v)?
-            .axis("--trajectories", self.trajectories.0.clone(), u, |s, v| {
-                s.trajectories = v
-            })?
             .axis("--seed", self.seed.0.clone(), u, |s, v| s.seed = v)?
             .axis(
                 "--ci",
@@ -387,6 +498,45 @@ impl ExperimentArgs {
                 g = g.axis(flag, v.0.clone(), f, set)?;
             }
         }
+        if let Some(t) = &self.trajectories {
+            g = g.axis("--trajectories", t.0.clone(), u, |s, v| {
+                s.trajectories = Some(v)
+            })?;
+        }
+        g = g
+            .axis(
+                "--activation",
+                net.activation.clone(),
+                |a| a.name().to_string(),
+                |s, v| s.network.activation = v,
+            )?
+            .axis("--init-seed", net.init_seed.0.clone(), u, |s, v| {
+                s.network.init_seed = v
+            })?
+            .axis("--init-steps", net.init_steps.0.clone(), u, |s, v| {
+                s.network.init_steps = v
+            })?
+            .axis("--init-eta", net.init_eta.0.clone(), f, |s, v| {
+                s.network.init_eta = v
+            })?;
+        if let Some(b) = &net.batch {
+            g = g.axis("--batch", b.0.clone(), u, |s, v| {
+                s.network.batch = Some(v as usize)
+            })?;
+        }
+        g = g
+            .axis(
+                "--batch-mode",
+                net.batch_mode.clone(),
+                |m| m.name().to_string(),
+                |s, v| s.network.batch_mode = v,
+            )?
+            .axis(
+                "--constant-samples",
+                net.constant_samples.0.clone(),
+                u,
+                |s, v| s.network.constant_samples = v as usize,
+            )?;
         Ok(g)
     }
 
@@ -446,6 +596,8 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep(args),
         Command::Merge(args) => merge(args),
         Command::Bound(args) => bound(args),
+        Command::Constants(args) => constants(args),
+        Command::Init(args) => init(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -510,7 +662,7 @@ impl Output {
     }
 
     fn write_csv(self, header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
-        let write = |w: &mut dyn Write| -> anyhow::Result<()> {
+        self.write_with(|w| {
             let mut csv = csv::Writer::from_writer(w);
             csv.write_record(header)?;
             for row in rows {
@@ -518,7 +670,13 @@ impl Output {
             }
             csv.flush()?;
             Ok(())
-        };
+        })
+    }
+
+    fn write_with(
+        self,
+        write: impl Fn(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         match self {
             Output::Stdout => write(&mut std::io::stdout().lock()),
             Output::File {
@@ -981,6 +1139,37 @@ fn bound(args: ExperimentArgs) -> Result<(), Failure> {
         println!("not applicable {why}");
     }
     println!("Chatterjee     4·F(θ0) < r²·α: {}", b.chatterjee);
+    Ok(())
+}
+
+fn constants(args: ConstantsArgs) -> Result<(), Failure> {
+    let e = Experiment::new(&args.experiment.settings("constants")?)?;
+    let output = args
+        .out
+        .as_deref()
+        .map(|p| Output::open("--out", p, args.force))
+        .transpose()?;
+    let report = ConstantsReport::new(&e);
+    if matches!(output, Some(Output::Stdout)) {
+        eprintln!("{report}");
+    } else {
+        println!("{report}");
+    }
+    if let Some(output) = output {
+        output
+            .write_csv(&CONSTANTS_COLUMNS, &[report.csv_record()])
+            .map_err(Failure::Other)?;
+    }
+    Ok(())
+}
+
+fn init(args: InitArgs) -> Result<(), Failure> {
+    let output = Output::open("--out", &args.out, args.force)?;
+    let problem = Problem::new(&args.experiment.settings("init")?)?;
+    let text = lojasim::init::format_theta0(&problem.theta0);
+    output
+        .write_with(|w| Ok(w.write_all(text.as_bytes())?))
+        .map_err(Failure::Other)?;
     Ok(())
 }
 

@@ -6,6 +6,13 @@
 //! | `bounded` | √σ           | σ            |
 //! | `none`    | 0            | 0            |
 //!
+//! `minibatch` is different in kind: g is the gradient of the mean per-sample loss over B row
+//! indices I_1 … I_B drawn from the trajectory's own stream, g = (1/B)·Σ_b ∇f_{I_b}(θ), which is
+//! unbiased. Its variance is not an input: E|g − ∇F|² = (1/B)·(mean_i |∇f_i|² − |∇F|²) with
+//! replacement, (n − B)/(B(n − 1)) times the same with `--batch-mode without-replacement`
+//! (docs/theory.md); the bound uses the largest ratio of it to F over the ball, σ̂
+//! ([`crate::constants`]).
+//!
 //! `ml` is the "machine-learning noise" of An & Lu: it vanishes at global minima. In both noisy
 //! models σ is the noise variance per unit (of loss, for `ml`), since E Z = 0 and E|Z|² = 1.
 //! Z has one of two distributions ([`NoiseDist`]):
@@ -14,6 +21,8 @@
 //!
 //! Random-number use is fixed by (model, distribution, d) only, never by the values of θ or F, so
 //! trajectory i consumes its stream identically at every point of a sweep (common random numbers).
+//! A minibatch step uses exactly B 64-bit words, one per index ([`draw_batch`]), whatever n, θ
+//! and F.
 
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -27,6 +36,86 @@ pub enum NoiseModel {
     Ml { sigma: f64 },
     /// Bounded noise g = ∇F + √σ·Z.
     Bounded { sigma: f64 },
+    /// g = gradient of the mean per-sample loss over `batch` indices drawn with `mode`. `sigma` is
+    /// not used by the dynamics: it is the σ the bound uses (σ̂, or `--sigma`).
+    Minibatch {
+        batch: usize,
+        mode: BatchMode,
+        sigma: f64,
+    },
+}
+
+/// How the B indices of a minibatch are drawn from the n rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum BatchMode {
+    /// B independent uniform indices (repeats possible).
+    WithReplacement,
+    /// A uniform B-subset of distinct indices (B ≤ n).
+    WithoutReplacement,
+}
+
+impl BatchMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            BatchMode::WithReplacement => "with-replacement",
+            BatchMode::WithoutReplacement => "without-replacement",
+        }
+    }
+
+    /// E|g − ∇F|² for a batch of b of n rows, given s2 = mean_i |∇f_i|² − |∇F|² (the population
+    /// variance of the per-sample gradients): s2/b with replacement, and with the finite-population
+    /// correction (n − b)/(n − 1) without.
+    pub fn gradient_variance(self, s2: f64, n: usize, b: usize) -> f64 {
+        match self {
+            BatchMode::WithReplacement => s2 / b as f64,
+            BatchMode::WithoutReplacement if n <= 1 => 0.0,
+            BatchMode::WithoutReplacement => s2 * (n - b) as f64 / ((n - 1) as f64 * b as f64),
+        }
+    }
+}
+
+impl std::fmt::Display for BatchMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A uniform index in 0..m from one 64-bit word, by the widening multiply ⌊w·m / 2^64⌋. Its bias
+/// (at most m/2^64 in probability) is far below anything a simulation can detect, and it keeps the
+/// consumption at exactly one word per index.
+#[inline]
+fn index_below<R: Rng + ?Sized>(rng: &mut R, m: usize) -> usize {
+    ((u128::from(rng.next_u64()) * m as u128) >> 64) as usize
+}
+
+/// Fills `batch` with B = `batch.len()` row indices in 0..n, drawing exactly B words from `rng`.
+/// Without replacement it runs a partial Fisher–Yates shuffle on `scratch` (length n), reset to
+/// the identity first, so the result depends only on the words drawn.
+#[inline]
+pub fn draw_batch<R: Rng + ?Sized>(
+    rng: &mut R,
+    n: usize,
+    mode: BatchMode,
+    batch: &mut [usize],
+    scratch: &mut [usize],
+) {
+    match mode {
+        BatchMode::WithReplacement => {
+            for b in batch.iter_mut() {
+                *b = index_below(rng, n);
+            }
+        }
+        BatchMode::WithoutReplacement => {
+            for (i, s) in scratch.iter_mut().enumerate() {
+                *s = i;
+            }
+            for (j, b) in batch.iter_mut().enumerate() {
+                let k = j + index_below(rng, n - j);
+                scratch.swap(j, k);
+                *b = scratch[j];
+            }
+        }
+    }
 }
 
 /// Command-line names of the noise models.
@@ -38,6 +127,8 @@ pub enum NoiseKind {
     Bounded,
     /// Plain gradient descent.
     None,
+    /// The gradient of a random minibatch of rows (`--batch`, `--batch-mode`).
+    Minibatch,
 }
 
 impl NoiseKind {
@@ -46,6 +137,7 @@ impl NoiseKind {
             NoiseKind::Ml => "ml",
             NoiseKind::Bounded => "bounded",
             NoiseKind::None => "none",
+            NoiseKind::Minibatch => "minibatch",
         }
     }
 }
@@ -62,31 +154,34 @@ impl NoiseModel {
             NoiseModel::None => NoiseKind::None,
             NoiseModel::Ml { .. } => NoiseKind::Ml,
             NoiseModel::Bounded { .. } => NoiseKind::Bounded,
+            NoiseModel::Minibatch { .. } => NoiseKind::Minibatch,
         }
     }
 
-    /// σ, or `None` for gradient descent.
+    /// σ, or `None` for gradient descent. For minibatch noise, the σ the bound uses.
     pub fn sigma(&self) -> Option<f64> {
         match *self {
             NoiseModel::None => None,
-            NoiseModel::Ml { sigma } | NoiseModel::Bounded { sigma } => Some(sigma),
+            NoiseModel::Ml { sigma }
+            | NoiseModel::Bounded { sigma }
+            | NoiseModel::Minibatch { sigma, .. } => Some(sigma),
         }
     }
 
-    /// The factor s(θ) multiplying Z, given F(θ).
+    /// The factor s(θ) multiplying Z, given F(θ) (0 for minibatch noise, which adds no Z).
     #[inline]
     pub fn scale(&self, loss: f64) -> f64 {
         match *self {
-            NoiseModel::None => 0.0,
+            NoiseModel::None | NoiseModel::Minibatch { .. } => 0.0,
             // max(0) keeps a (theoretically impossible) negative F from producing NaN.
             NoiseModel::Ml { sigma } => (sigma * loss.max(0.0)).sqrt(),
             NoiseModel::Bounded { sigma } => sigma.sqrt(),
         }
     }
 
-    /// Whether any random numbers are drawn.
+    /// Whether a Z is drawn and added (ml, bounded).
     pub fn is_random(&self) -> bool {
-        !matches!(self, NoiseModel::None)
+        matches!(self, NoiseModel::Ml { .. } | NoiseModel::Bounded { .. })
     }
 }
 
@@ -185,6 +280,64 @@ mod tests {
         assert_eq!(a.next_u64(), b.next_u64());
         let expected = 1.0 / 65f64.sqrt();
         assert!(z.iter().all(|&x| x.abs() == expected));
+    }
+
+    /// Without replacement every B-subset must be equally likely: with n = 4, B = 2 each of the 6
+    /// subsets has probability 1/6. Over 60 000 draws a count has sd √(60000·(1/6)(5/6)) ≈ 91;
+    /// 5 sd (two-sided ≈ 6e-7 per subset) is the tolerance. Distinctness is checked every time.
+    #[test]
+    fn batches_without_replacement_are_uniform_subsets() {
+        let mut rng = trajectory_rng(4, 0);
+        let (mut batch, mut scratch) = ([0usize; 2], [0usize; 4]);
+        let mut counts = [[0u32; 4]; 4];
+        for _ in 0..60_000 {
+            draw_batch(
+                &mut rng,
+                4,
+                BatchMode::WithoutReplacement,
+                &mut batch,
+                &mut scratch,
+            );
+            assert_ne!(batch[0], batch[1]);
+            let (a, b) = (batch[0].min(batch[1]), batch[0].max(batch[1]));
+            counts[a][b] += 1;
+        }
+        for a in 0..4 {
+            for b in a + 1..4 {
+                assert!(
+                    (f64::from(counts[a][b]) - 10_000.0).abs() < 5.0 * 91.3,
+                    "{counts:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_uses_exactly_one_word_per_index() {
+        for mode in [BatchMode::WithReplacement, BatchMode::WithoutReplacement] {
+            let mut a = trajectory_rng(3, 0);
+            let (mut batch, mut scratch) = ([0usize; 5], [0usize; 7]);
+            draw_batch(&mut a, 7, mode, &mut batch, &mut scratch);
+            let mut b = trajectory_rng(3, 0);
+            for _ in 0..5 {
+                b.next_u64();
+            }
+            assert_eq!(a.next_u64(), b.next_u64(), "{mode}");
+        }
+    }
+
+    /// B = n without replacement is the full gradient: no variance.
+    #[test]
+    fn the_finite_population_correction_vanishes_for_the_full_batch() {
+        assert_eq!(
+            BatchMode::WithoutReplacement.gradient_variance(2.0, 5, 5),
+            0.0
+        );
+        assert_eq!(
+            BatchMode::WithoutReplacement.gradient_variance(2.0, 5, 1),
+            2.0
+        );
+        assert_eq!(BatchMode::WithReplacement.gradient_variance(2.0, 5, 4), 0.5);
     }
 
     #[test]

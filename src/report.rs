@@ -3,14 +3,16 @@
 use std::fmt::{self, Write as _};
 
 use crate::config::Experiment;
+use crate::constants::Estimates;
 use crate::estimate::{Interval, IntervalError, binomial_interval};
 use crate::landscape::{ConstantsSource, ProblemKind};
+use crate::noise::NoiseModel;
 use crate::tally::Tally;
 use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 42] = [
+pub const CSV_COLUMNS: [&str; 47] = [
     "problem",
     "dim",
     "noise",
@@ -53,6 +55,11 @@ pub const CSV_COLUMNS: [&str; 42] = [
     "exit_count",
     "mean_exit_step",
     "final_loss_mean",
+    "data",
+    "hidden",
+    "activation",
+    "batch",
+    "batch_mode",
 ];
 
 /// A proportion with its interval.
@@ -161,6 +168,10 @@ impl<'a> RunReport<'a> {
             }
         };
         let b = &self.bound;
+        let batch = match e.noise {
+            NoiseModel::Minibatch { batch, mode, .. } => Some((batch, mode)),
+            _ => None,
+        };
         let record = vec![
             e.problem.kind.name().to_string(),
             e.dim().to_string(),
@@ -198,7 +209,7 @@ impl<'a> RunReport<'a> {
             opt(b.delta),
             opt(b.stay_bound),
             opt(b.converge_bound),
-            self.status.name().to_string(),
+            status_name(self.status, e.constants.source),
             b.chatterjee.to_string(),
             format!("{:.6}", self.elapsed_s),
             env!("CARGO_PKG_VERSION").to_string(),
@@ -212,6 +223,19 @@ impl<'a> RunReport<'a> {
             self.tally.exited().to_string(),
             opt(self.tally.mean_exit_step()),
             opt(self.final_loss_mean()),
+            e.data.as_ref().map_or(String::new(), |d| d.name.clone()),
+            if e.problem.kind == ProblemKind::Mlp {
+                hidden(&e.problem.network.hidden)
+            } else {
+                String::new()
+            },
+            if e.problem.kind == ProblemKind::Mlp {
+                e.problem.network.activation.name().to_string()
+            } else {
+                String::new()
+            },
+            batch.map_or(String::new(), |(b, _)| b.to_string()),
+            batch.map_or(String::new(), |(_, m)| m.name().to_string()),
         ];
         debug_assert_eq!(record.len(), CSV_COLUMNS.len());
         record
@@ -222,6 +246,7 @@ pub fn constants_source_name(source: ConstantsSource) -> &'static str {
     match source {
         ConstantsSource::Exact => "exact",
         ConstantsSource::User => "user",
+        ConstantsSource::Estimated => "estimated",
     }
 }
 
@@ -234,6 +259,26 @@ pub fn fmt_f64(x: f64) -> String {
     } else {
         format!("{x:e}")
     }
+}
+
+/// The `bound_status` cell: the status, marked `-estimated` when the bound rests on estimated
+/// constants (`consistent-estimated`, `violated-estimated`, `vacuous-estimated`); `not-applicable`
+/// is never marked.
+pub fn status_name(status: BoundStatus, source: ConstantsSource) -> String {
+    if source == ConstantsSource::Estimated && status != BoundStatus::NotApplicable {
+        format!("{}-estimated", status.name())
+    } else {
+        status.name().to_string()
+    }
+}
+
+/// Hidden widths as written on the command line, e.g. `32,32`.
+fn hidden(widths: &[usize]) -> String {
+    widths
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A list of values as one CSV cell: the single value, or all of them separated by `;` (a list
@@ -265,9 +310,16 @@ impl fmt::Display for RunReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let e = self.experiment;
         let mut s = String::new();
-        let noise = match e.noise.sigma() {
-            Some(sigma) => format!("{} noise ({} Z, σ = {sigma})", e.noise.kind(), e.noise_dist),
-            None => "no noise (gradient descent)".to_string(),
+        let noise = match e.noise {
+            NoiseModel::Minibatch { batch, mode, .. } => {
+                format!("minibatch noise (B = {batch}, {mode})")
+            }
+            _ => match e.noise.sigma() {
+                Some(sigma) => {
+                    format!("{} noise ({} Z, σ = {sigma})", e.noise.kind(), e.noise_dist)
+                }
+                None => "no noise (gradient descent)".to_string(),
+            },
         };
         let schedule = match e.schedule {
             crate::schedule::StepSchedule::Constant { eta } => format!("constant step η = {eta}"),
@@ -283,6 +335,33 @@ impl fmt::Display for RunReport<'_> {
             e.problem.kind,
             e.dim()
         );
+        if let Some(d) = &e.data {
+            let model = match e.problem.kind {
+                ProblemKind::Mlp => format!(
+                    "network {} → {} → 1, {}",
+                    d.features(),
+                    hidden(&e.problem.network.hidden).replace(',', " → "),
+                    e.problem.network.activation
+                )
+                .replace(" →  →", " →"),
+                _ => format!(
+                    "linear model{}",
+                    if e.problem.network.bias {
+                        " with bias"
+                    } else {
+                        ""
+                    }
+                ),
+            };
+            let _ = writeln!(
+                s,
+                "  data         {}: n = {} rows, p = {} features, target '{}'; {model}",
+                d.name,
+                d.rows(),
+                d.features(),
+                d.target_name
+            );
+        }
         let _ = writeln!(
             s,
             "  start        |θ0| = {norm0:.6}, F(θ0) = {:.6e}, ball radius r = {}",
@@ -318,8 +397,31 @@ impl fmt::Display for RunReport<'_> {
             e.constants.c_l,
             constants_source_name(e.constants.source)
         );
+        if let NoiseModel::Minibatch { sigma, .. } = e.noise {
+            let _ = writeln!(
+                s,
+                "               σ = {sigma:.6} (E|g − ∇F|² ≤ σ·F for the minibatch gradient)"
+            );
+        }
+        if let Some(est) = &e.estimates {
+            let _ = writeln!(
+                s,
+                "               estimated from {} points of the ball: estimates, not certificates",
+                est.points
+            );
+            if let Some(ntk) = est.ntk_alpha {
+                let _ = writeln!(
+                    s,
+                    "               (empirical NTK: smallest λ_min(J Jᵀ) seen gives α ≥ {ntk:.6} there)"
+                );
+            }
+        }
         if let Some(rho) = b.rho {
-            let _ = writeln!(s, "               ρ = {rho:.6}");
+            if (0.999..1.0).contains(&rho) {
+                let _ = writeln!(s, "               ρ = 1 − {:.6e}", 1.0 - rho);
+            } else {
+                let _ = writeln!(s, "               ρ = {rho:.6}");
+            }
         }
         match (b.delta, b.stay_bound, b.converge_bound) {
             (Some(delta), Some(stay), Some(conv)) => {
@@ -343,7 +445,11 @@ impl fmt::Display for RunReport<'_> {
             "               Chatterjee's criterion 4·F(θ0) < r²·α: {}",
             b.chatterjee
         );
-        let _ = writeln!(s, "  bound status {}", self.status);
+        let _ = writeln!(
+            s,
+            "  bound status {}",
+            status_name(self.status, e.constants.source)
+        );
         if self.status == BoundStatus::Violated {
             let _ = writeln!(
                 s,
@@ -353,6 +459,133 @@ impl fmt::Display for RunReport<'_> {
         }
         let _ = write!(s, "  elapsed      {:.3} s", self.elapsed_s);
         f.write_str(&s)
+    }
+}
+
+/// Columns of `lojasim constants --out`. An empty cell: not computed for this configuration.
+pub const CONSTANTS_COLUMNS: [&str; 17] = [
+    "problem",
+    "dim",
+    "radius",
+    "f0",
+    "seed",
+    "points",
+    "alpha_hat",
+    "c_l_hat",
+    "hessian_norm_max",
+    "gradient_ratio_max",
+    "sigma_hat",
+    "batch",
+    "batch_mode",
+    "ntk_lambda_min",
+    "ntk_alpha",
+    "alpha_exact",
+    "c_l_exact",
+];
+
+/// The estimated constants of an experiment's ball, beside the exact ones where known
+/// (`lojasim constants`).
+pub struct ConstantsReport<'a> {
+    pub experiment: &'a Experiment,
+    pub estimates: Estimates,
+    pub exact: Option<crate::landscape::BallConstants>,
+}
+
+impl<'a> ConstantsReport<'a> {
+    /// Uses the estimates the experiment already made, or estimates now.
+    pub fn new(experiment: &'a Experiment) -> Self {
+        let estimates = experiment
+            .estimates
+            .unwrap_or_else(|| experiment.estimate_constants());
+        let exact = experiment
+            .landscape
+            .exact_constants(&experiment.theta0, experiment.radius);
+        Self {
+            experiment,
+            estimates,
+            exact,
+        }
+    }
+
+    fn batch(&self) -> Option<(usize, crate::noise::BatchMode)> {
+        match self.experiment.noise {
+            NoiseModel::Minibatch { batch, mode, .. } => Some((batch, mode)),
+            _ => None,
+        }
+    }
+
+    /// The CSV row, aligned with [`CONSTANTS_COLUMNS`].
+    pub fn csv_record(&self) -> Vec<String> {
+        let (e, est) = (self.experiment, &self.estimates);
+        let opt = |x: Option<f64>| x.map_or(String::new(), fmt_f64);
+        let batch = self.batch();
+        vec![
+            e.problem.kind.name().to_string(),
+            e.dim().to_string(),
+            fmt_f64(e.radius),
+            fmt_f64(e.f0),
+            e.seed.to_string(),
+            est.points.to_string(),
+            fmt_f64(est.alpha),
+            fmt_f64(est.c_l),
+            fmt_f64(est.hessian_norm),
+            fmt_f64(est.gradient_ratio),
+            opt(est.sigma),
+            batch.map_or(String::new(), |(b, _)| b.to_string()),
+            batch.map_or(String::new(), |(_, m)| m.name().to_string()),
+            opt(est.ntk_lambda_min),
+            opt(est.ntk_alpha),
+            opt(self.exact.map(|c| c.alpha)),
+            opt(self.exact.map(|c| c.c_l)),
+        ]
+    }
+}
+
+impl fmt::Display for ConstantsReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (e, est) = (self.experiment, &self.estimates);
+        let exact_note = |x: Option<f64>| x.map_or(String::new(), |v| format!("   (exact {v:.6})"));
+        writeln!(f, "{:<15}{}, d = {}", "problem", e.problem.kind, e.dim())?;
+        if let Some(d) = &e.data {
+            writeln!(f, "{:<15}{}, n = {} rows", "data", d.name, d.rows())?;
+        }
+        writeln!(f, "{:<15}{:.6e}", "F(θ0)", e.f0)?;
+        writeln!(f, "{:<15}{}", "radius r", e.radius)?;
+        writeln!(
+            f,
+            "{:<15}{} (θ0, {} in the ball, {} on its surface, sample GD/SGD paths; seed {})",
+            "points", est.points, e.constant_samples, e.constant_samples, e.seed
+        )?;
+        writeln!(
+            f,
+            "{:<15}{:.6}{}",
+            "α̂",
+            est.alpha,
+            exact_note(self.exact.map(|c| c.alpha))
+        )?;
+        writeln!(
+            f,
+            "{:<15}{:.6}{}   (max ‖H‖ {:.6}, max |∇F|²/2F {:.6})",
+            "Ĉ_L",
+            est.c_l,
+            exact_note(self.exact.map(|c| c.c_l)),
+            est.hessian_norm,
+            est.gradient_ratio / 2.0
+        )?;
+        if let (Some(sigma), Some((b, m))) = (est.sigma, self.batch()) {
+            writeln!(f, "{:<15}{sigma:.6}   (minibatch B = {b}, {m})", "σ̂")?;
+        }
+        if let (Some(l), Some(a)) = (est.ntk_lambda_min, est.ntk_alpha) {
+            writeln!(
+                f,
+                "{:<15}{l:.6e}   (smallest λ_min(J Jᵀ) seen: α ≥ 2λ_min/n = {a:.6})",
+                "NTK λ_min"
+            )?;
+        }
+        f.write_str(
+            "These are estimates from sampled points, not certificates: the true α may be smaller \
+             and the true C_L, σ larger.",
+        )
     }
 }
 

@@ -5,7 +5,7 @@
 //! trajectory ends in exactly one [`Outcome`].
 
 use crate::landscape::Landscape;
-use crate::noise::{NoiseDist, NoiseModel};
+use crate::noise::{NoiseDist, NoiseModel, draw_batch};
 use crate::rng::TrajectoryRng;
 use crate::schedule::StepSchedule;
 use crate::stepper::sgd_step;
@@ -51,6 +51,10 @@ pub struct Workspace {
     theta: Vec<f64>,
     grad: Vec<f64>,
     work: Vec<f64>,
+    /// Minibatch row indices, and the index permutation sampling without replacement shuffles.
+    /// Sized on first use (by [`Dynamics::run`]), not per step.
+    batch: Vec<usize>,
+    rows: Vec<usize>,
 }
 
 impl Workspace {
@@ -59,6 +63,8 @@ impl Workspace {
             theta: vec![0.0; landscape.dim()],
             grad: vec![0.0; landscape.dim()],
             work: vec![0.0; landscape.workspace_len()],
+            batch: Vec::new(),
+            rows: Vec::new(),
         }
     }
 
@@ -71,6 +77,13 @@ impl Workspace {
 impl Dynamics<'_> {
     /// Runs one trajectory. `on_grid(j, F(θ_k))` is called for each k = `grid[j]` the trajectory
     /// is still in the ball at (k = 0 included; k = K only if it stayed throughout).
+    ///
+    /// With minibatch noise the step needs only the batch gradient, so the full F is computed
+    /// only at grid steps and at the end.
+    ///
+    /// # Panics
+    /// With minibatch noise on a landscape without per-sample gradients (the configuration
+    /// rejects that, naming `--noise`).
     pub fn run(
         &self,
         rng: &mut TrajectoryRng,
@@ -78,19 +91,46 @@ impl Dynamics<'_> {
         grid: &[u64],
         mut on_grid: impl FnMut(usize, f64),
     ) -> Outcome {
-        let Workspace { theta, grad, work } = ws;
+        let minibatch = match self.noise {
+            NoiseModel::Minibatch { batch, mode, .. } => {
+                let ps = self
+                    .landscape
+                    .per_sample()
+                    .expect("minibatch noise needs a landscape with per-sample gradients");
+                ws.batch.resize(batch, 0);
+                ws.rows.resize(ps.samples(), 0);
+                Some((ps, mode))
+            }
+            _ => None,
+        };
+        let Workspace {
+            theta,
+            grad,
+            work,
+            batch,
+            rows,
+        } = ws;
         theta.copy_from_slice(self.theta0);
         let r2 = self.radius * self.radius;
         let mut next = 0;
         for k in 0..self.steps {
-            let loss = self.landscape.loss_and_gradient(theta, grad, work);
-            if grid[next] == k {
-                on_grid(next, loss);
-                next += 1;
-            }
-            if self.noise.is_random() {
-                self.noise_dist
-                    .add_scaled(grad, self.noise.scale(loss), rng);
+            if let Some((ps, mode)) = minibatch {
+                if grid[next] == k {
+                    on_grid(next, self.landscape.loss(theta, work));
+                    next += 1;
+                }
+                draw_batch(rng, rows.len(), mode, batch, rows);
+                ps.batch_loss_and_gradient(theta, batch, grad, work);
+            } else {
+                let loss = self.landscape.loss_and_gradient(theta, grad, work);
+                if grid[next] == k {
+                    on_grid(next, loss);
+                    next += 1;
+                }
+                if self.noise.is_random() {
+                    self.noise_dist
+                        .add_scaled(grad, self.noise.scale(loss), rng);
+                }
             }
             let dist2 = sgd_step(theta, self.theta0, grad, self.schedule.eta(k));
             // A non-finite iterate makes dist2 NaN or +inf: both count as leaving the ball, even

@@ -39,6 +39,8 @@ pub enum NotApplicable {
     Schedule,
     /// ρ ≥ 1: no contraction (for instance α = 0 because the ball holds a critical point).
     NoContraction,
+    /// The landscape breaks an assumption everywhere (a non-smooth activation).
+    OutsideTheory,
 }
 
 impl std::fmt::Display for NotApplicable {
@@ -48,6 +50,9 @@ impl std::fmt::Display for NotApplicable {
             NotApplicable::Schedule => "the theorem assumes a constant step",
             NotApplicable::NoContraction => {
                 "rho >= 1: the step is too large for this alpha and C_L"
+            }
+            NotApplicable::OutsideTheory => {
+                "the landscape is not smooth (relu), so its gradient is not Lipschitz"
             }
         })
     }
@@ -81,7 +86,9 @@ impl Bound {
         };
         let sigma = match input.noise {
             NoiseModel::None => 0.0,
-            NoiseModel::Ml { sigma } => sigma,
+            // Minibatch noise satisfies E|g − ∇F|² ≤ σF with σ = σ̂ (or --sigma), which is all the
+            // argument uses of machine-learning noise.
+            NoiseModel::Ml { sigma } | NoiseModel::Minibatch { sigma, .. } => sigma,
             NoiseModel::Bounded { .. } => return na(NotApplicable::BoundedNoise, None),
         };
         let Some(eta) = input.schedule.constant_eta() else {
@@ -105,6 +112,17 @@ impl Bound {
             converge_bound: Some(converge),
             chatterjee,
             not_applicable: None,
+        }
+    }
+
+    /// The same bound declared not applicable for `reason` (ρ and Chatterjee's criterion kept).
+    pub fn without_guarantee(self, reason: NotApplicable) -> Bound {
+        Bound {
+            delta: None,
+            stay_bound: None,
+            converge_bound: None,
+            not_applicable: Some(reason),
+            ..self
         }
     }
 

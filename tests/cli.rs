@@ -829,3 +829,227 @@ fn bad_grids_name_the_flag_exit_2_and_create_nothing() {
                 .and(predicate::str::contains("lojasim sweep")),
         );
 }
+
+fn teacher() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data/teacher.csv").to_string()
+}
+
+/// A fast network configuration on the teacher set: 8 → 4 → 1 (d = 41), no pre-training.
+fn small_network() -> Vec<String> {
+    [
+        "--problem",
+        "mlp",
+        "--data",
+        &teacher(),
+        "--hidden",
+        "4",
+        "--init-steps",
+        "0",
+        "--constant-samples",
+        "8",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn constants_prints_estimates_beside_exact_values_and_writes_csv() {
+    let out = lojasim()
+        .args([
+            "constants",
+            "--problem",
+            "least-squares",
+            "--data",
+            &teacher(),
+            "--bias",
+            "--out",
+            "-",
+        ])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("not certificates"), "{stderr}");
+    assert!(stderr.contains("(exact "), "{stderr}");
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.starts_with("problem,dim,radius,f0,seed,points,alpha_hat,c_l_hat"));
+    let rows = csv_rows(&text);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][0], "least-squares");
+    assert_eq!(&rows[0][1], "9");
+}
+
+#[test]
+fn init_writes_the_theta0_a_run_uses_and_a_wrong_length_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("theta0.txt");
+    let p = path.to_str().unwrap();
+    lojasim()
+        .arg("init")
+        .args(small_network())
+        .args(["--out", p])
+        .assert()
+        .success();
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 41);
+    // A run from the file equals a run from the same seed.
+    let run = |extra: &[&str]| {
+        let out = lojasim()
+            .arg("run")
+            .args(small_network())
+            .args([
+                "--trajectories",
+                "64",
+                "--steps",
+                "50",
+                "--quiet",
+                "--out",
+                "-",
+            ])
+            .args(extra)
+            .assert()
+            .success();
+        without_elapsed(&String::from_utf8(out.get_output().stdout.clone()).unwrap())
+    };
+    assert_eq!(run(&["--theta0-file", p]), run(&[]));
+    // One value too many.
+    fs::write(&path, format!("{text}0.5\n")).unwrap();
+    let csv = dir.path().join("r.csv");
+    lojasim()
+        .arg("run")
+        .args(small_network())
+        .args(["--theta0-file", p, "--out", csv.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--theta0-file "))
+        .stderr(predicate::str::contains(
+            "has 42 values but this problem has d = 41 parameters",
+        ));
+    assert!(!csv.exists());
+}
+
+#[test]
+fn network_runs_report_their_data_and_minibatch_noise() {
+    let out = lojasim()
+        .arg("run")
+        .args(small_network())
+        .args([
+            "--noise",
+            "minibatch",
+            "--batch",
+            "4",
+            "--trajectories",
+            "64",
+            "--steps",
+            "100",
+            "--eta",
+            "0.01",
+            "--quiet",
+            "--out",
+            "-",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(cell("noise"), "minibatch");
+    assert_eq!(cell("batch"), "4");
+    assert_eq!(cell("batch_mode"), "with-replacement");
+    assert_eq!(cell("hidden"), "4");
+    assert_eq!(cell("constants_source"), "estimated");
+    assert!(
+        cell("bound_status") == "not-applicable" || cell("bound_status").ends_with("-estimated")
+    );
+    assert!(
+        cell("sigma").parse::<f64>().unwrap() > 0.0,
+        "σ̂ is reported as sigma"
+    );
+}
+
+#[test]
+fn bad_data_and_network_flags_name_the_flag_exit_2_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let bad_cell = write("cell.csv", "a,y\n1,2\n3,oops\n");
+    let empty_cell = write("empty.csv", "a,y\n1,\n");
+    let ragged = write("ragged.csv", "a,y\n1,2\n1,2,3\n");
+    let no_rows = write("rows.csv", "a,y\n");
+    let ok = write("ok.csv", "a,y\n1,2\n2,3\n");
+    let missing = dir.path().join("missing.csv").to_str().unwrap().to_string();
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let result = out.join("r.csv");
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["--data", &missing],
+            format!("--data {missing}: cannot read"),
+        ),
+        (
+            vec!["--data", &bad_cell],
+            "line 3, column 'y': 'oops' is not a finite number".into(),
+        ),
+        (
+            vec!["--data", &empty_cell],
+            "line 2, column 'y': empty cell".into(),
+        ),
+        (
+            vec!["--data", &ragged],
+            "line 3 has 3 cells but the header has 2".into(),
+        ),
+        (
+            vec!["--data", &no_rows],
+            "no data rows after the header".into(),
+        ),
+        (
+            vec!["--data", &ok, "--target", "z"],
+            "no column named 'z' (columns: a, y)".into(),
+        ),
+        (
+            vec!["--data", &ok, "--dim", "5"],
+            "--dim is 5 but --problem mlp on this data has d = ".into(),
+        ),
+        (
+            vec!["--problem", "ring", "--noise", "minibatch"],
+            "--noise minibatch needs a loss that is a mean over data rows".into(),
+        ),
+        (
+            vec!["--problem", "ring", "--data", &ok],
+            "--data applies only to --problem least-squares or mlp".into(),
+        ),
+        (
+            vec!["--data", &ok, "--hidden", "0"],
+            "--hidden widths must be ≥ 1 (got 0)".into(),
+        ),
+    ];
+    for (args, message) in &cases {
+        lojasim()
+            .arg("run")
+            .args(args)
+            .args(["--quiet", "--out", result.to_str().unwrap()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message.as_str()))
+            .stderr(predicate::str::contains("panicked").not());
+        assert_eq!(
+            fs::read_dir(&out).unwrap().count(),
+            0,
+            "{args:?} left a file"
+        );
+    }
+    // The same errors stop `constants` and `init` before they write anything.
+    for sub in ["constants", "init"] {
+        lojasim()
+            .args([sub, "--data", &missing, "--out", result.to_str().unwrap()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--data"));
+        assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "{sub} left a file");
+    }
+}

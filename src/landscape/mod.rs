@@ -7,12 +7,19 @@
 //! Adding a landscape: write one file in this folder implementing these traits (formula in its doc
 //! comment), and add one line to [`ProblemKind`] / [`build`].
 
+mod least_squares;
+mod mlp;
 mod quadratic;
 mod ring;
 
+pub use least_squares::LeastSquares;
+pub use mlp::{Activation, Mlp, layer_shapes, param_count};
 pub use quadratic::Quadratic;
 pub use ring::Ring;
 
+use std::sync::Arc;
+
+use crate::data::Dataset;
 use crate::error::ConfigError;
 
 /// The loss F(θ) ≥ 0.
@@ -40,8 +47,11 @@ pub trait Gradient: Objective {
 pub enum ConstantsSource {
     /// Closed form over the ball (documented in the landscape's file).
     Exact,
-    /// Given by the user with `--alpha` / `--c-l`.
+    /// Given by the user with `--alpha` / `--c-l` (and `--sigma` for minibatch noise).
     User,
+    /// At least one constant the bound uses was estimated by sampling the ball
+    /// ([`crate::constants`]): an estimate, not a certificate.
+    Estimated,
 }
 
 /// The constants of the Łojasiewicz theory over the ball B(θ0, r).
@@ -55,10 +65,48 @@ pub struct BallConstants {
     pub source: ConstantsSource,
 }
 
+/// Losses that are a mean of per-sample squared residuals, F = (1/n)·Σ_i f_i with
+/// f_i = ½(u_i(θ) − y_i)² for a model output u_i(θ) = f(x_i; θ), so that minibatch gradients and
+/// the empirical neural tangent kernel exist.
+pub trait PerSampleGradient: Sync {
+    /// Number of samples n.
+    fn samples(&self) -> usize;
+    /// Writes the model's output gradient ∇_θ u_i(θ) (row i of the Jacobian J) into `grad` and
+    /// returns the residual u_i(θ) − y_i.
+    fn residual_and_output_gradient(
+        &self,
+        theta: &[f64],
+        i: usize,
+        grad: &mut [f64],
+        work: &mut [f64],
+    ) -> f64;
+    /// Writes ∇ of the batch mean (1/|I|)·Σ_{i∈I} f_i(θ) into `grad` and returns that mean, for the
+    /// multiset of row indices I = `batch` (repeats count, as in sampling with replacement).
+    fn batch_loss_and_gradient(
+        &self,
+        theta: &[f64],
+        batch: &[usize],
+        grad: &mut [f64],
+        work: &mut [f64],
+    ) -> f64;
+}
+
 /// What the engine needs of a landscape.
 pub trait Landscape: Gradient {
     /// Exact α and C_L over the closed ball B(θ0, r), when a closed form is known.
     fn exact_constants(&self, theta0: &[f64], radius: f64) -> Option<BallConstants>;
+
+    /// The per-sample capability, for minibatch noise; `None` for landscapes that are not a mean
+    /// over samples.
+    fn per_sample(&self) -> Option<&dyn PerSampleGradient> {
+        None
+    }
+
+    /// Why the theorem's assumptions fail for this landscape whatever the ball (for instance a
+    /// non-smooth activation), or `None`.
+    fn outside_theory(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The built-in landscapes, by their command-line name.
@@ -68,6 +116,10 @@ pub enum ProblemKind {
     Quadratic,
     /// F(θ) = ¼ (|θ|² − 1)².
     Ring,
+    /// F(θ) = 1/(2n)·Σ_i (θᵀx_i (+ b) − y_i)² on `--data`.
+    LeastSquares,
+    /// F(θ) = 1/(2n)·Σ_i (f(x_i; θ) − y_i)² for a multilayer perceptron f on `--data`.
+    Mlp,
 }
 
 impl ProblemKind {
@@ -76,7 +128,14 @@ impl ProblemKind {
         match self {
             ProblemKind::Quadratic => "quadratic",
             ProblemKind::Ring => "ring",
+            ProblemKind::LeastSquares => "least-squares",
+            ProblemKind::Mlp => "mlp",
         }
+    }
+
+    /// Whether the landscape is built on a data set (its dimension is then implied).
+    pub fn uses_data(self) -> bool {
+        matches!(self, ProblemKind::LeastSquares | ProblemKind::Mlp)
     }
 }
 
@@ -94,10 +153,33 @@ pub struct ProblemSettings {
     pub dim: Option<usize>,
     /// `--curvature`: one value (broadcast) or d values. Quadratic only.
     pub curvature: Vec<f64>,
+    /// The architecture of the data landscapes (ignored by the others).
+    pub network: NetworkShape,
 }
 
-/// Builds the landscape for `settings` in dimension `dim` (already reconciled with `--theta0`).
-pub fn build(settings: &ProblemSettings, dim: usize) -> Result<Box<dyn Landscape>, ConfigError> {
+/// The architecture flags of the data landscapes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkShape {
+    /// `--bias`: least squares with an intercept (the MLP always has biases).
+    pub bias: bool,
+    /// `--hidden`: widths of the hidden layers of the MLP (empty: a linear model with bias).
+    pub hidden: Vec<usize>,
+    /// `--activation` of the MLP's hidden layers.
+    pub activation: Activation,
+}
+
+/// Builds the landscape for `settings`: in dimension `dim` (already reconciled with `--theta0`)
+/// for the analytic landscapes, on `data` for the data landscapes (whose dimension is implied).
+pub fn build(
+    settings: &ProblemSettings,
+    dim: usize,
+    data: Option<&Arc<Dataset>>,
+) -> Result<Box<dyn Landscape>, ConfigError> {
+    let data = || {
+        data.cloned()
+            .ok_or_else(|| ConfigError::new("--data", "is needed by this problem"))
+    };
+    let net = &settings.network;
     Ok(match settings.kind {
         ProblemKind::Quadratic => Box::new(Quadratic::new(broadcast(
             "--curvature",
@@ -105,7 +187,18 @@ pub fn build(settings: &ProblemSettings, dim: usize) -> Result<Box<dyn Landscape
             dim,
         )?)?),
         ProblemKind::Ring => Box::new(Ring::new(dim)?),
+        ProblemKind::LeastSquares => Box::new(LeastSquares::new(data()?, net.bias)),
+        ProblemKind::Mlp => Box::new(Mlp::new(data()?, &net.hidden, net.activation)?),
     })
+}
+
+/// The parameter count a data landscape will have, without building it.
+pub fn data_dim(settings: &ProblemSettings, data: &Dataset) -> usize {
+    match settings.kind {
+        ProblemKind::LeastSquares => data.features() + usize::from(settings.network.bias),
+        ProblemKind::Mlp => param_count(data.features(), &settings.network.hidden),
+        ProblemKind::Quadratic | ProblemKind::Ring => 0,
+    }
 }
 
 /// One value broadcast to `dim` coordinates, or exactly `dim` values.
@@ -151,6 +244,32 @@ pub(crate) mod testing {
                 "coordinate {i}: analytic {} vs finite difference {fd}",
                 grad[i]
             );
+        }
+    }
+
+    /// Checks the per-sample capability against the full gradient: the batch of all rows gives ∇F
+    /// and F, and a batch with a repeat, I = (0, 0, 1), gives (2∇f_0 + ∇f_1)/3 computed from
+    /// single-row batches.
+    pub fn assert_batch_gradient_is_consistent(l: &dyn Landscape, theta: &[f64]) {
+        let ps = l.per_sample().expect("a per-sample landscape");
+        let (d, n) = (l.dim(), ps.samples());
+        let mut work = vec![0.0; l.workspace_len()];
+        let (mut full, mut batch) = (vec![0.0; d], vec![0.0; d]);
+        let f = l.loss_and_gradient(theta, &mut full, &mut work);
+        let all: Vec<usize> = (0..n).collect();
+        let fb = ps.batch_loss_and_gradient(theta, &all, &mut batch, &mut work);
+        assert!((f - fb).abs() <= 1e-13 * f.max(1.0));
+        for (a, b) in full.iter().zip(&batch) {
+            assert!((a - b).abs() <= 1e-13 * a.abs().max(1.0));
+        }
+        let (mut g0, mut g1) = (vec![0.0; d], vec![0.0; d]);
+        let f0 = ps.batch_loss_and_gradient(theta, &[0], &mut g0, &mut work);
+        let f1 = ps.batch_loss_and_gradient(theta, &[1], &mut g1, &mut work);
+        let fr = ps.batch_loss_and_gradient(theta, &[0, 0, 1], &mut batch, &mut work);
+        assert!((fr - (2.0 * f0 + f1) / 3.0).abs() <= 1e-13 * fr.max(1.0));
+        for i in 0..d {
+            let want = (2.0 * g0[i] + g1[i]) / 3.0;
+            assert!((batch[i] - want).abs() <= 1e-13 * want.abs().max(1.0));
         }
     }
 }

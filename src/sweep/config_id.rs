@@ -72,6 +72,7 @@ pub fn canonical(
         confidence: _,
         alpha,
         c_l,
+        network,
     } = settings;
     let e = experiment;
     let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
@@ -126,6 +127,30 @@ pub fn canonical(
         ("format", "1".to_string()),
     ];
     let mut text = String::from("lojasim-config\n");
+    let mut lines = lines.to_vec();
+    // Data landscapes and minibatch noise add their own lines (so the ids of analytic points are
+    // unchanged). The data enter by content, not by path: the values as used (after any
+    // standardisation), hashed; θ0 above already covers --init-seed/--init-steps/--theta0-file.
+    if let Some(data) = &e.data {
+        let mut bytes = Vec::new();
+        for i in 0..data.rows() {
+            for v in data.x(i).iter().chain(std::iter::once(&data.y(i))) {
+                bytes.extend_from_slice(&v.to_bits().to_le_bytes());
+            }
+        }
+        lines.push(("data", format!("{:016x}", fnv1a64(&bytes))));
+        lines.push(("bias", network.bias.to_string()));
+        if *problem == ProblemKind::Mlp {
+            let hidden: Vec<String> = network.hidden.iter().map(|w| w.to_string()).collect();
+            lines.push(("hidden", hidden.join(";")));
+            lines.push(("activation", network.activation.name().to_string()));
+        }
+        lines.push(("constant_samples", network.constant_samples.to_string()));
+    }
+    if let crate::noise::NoiseModel::Minibatch { batch, mode, .. } = e.noise {
+        lines.push(("batch", batch.to_string()));
+        lines.push(("batch_mode", mode.name().to_string()));
+    }
     for (key, value) in lines {
         text.push_str(key);
         text.push('=');
@@ -149,8 +174,8 @@ mod tests {
     /// The expected id was computed from the canonical text by an independent FNV-1a
     /// implementation (Python: h = 0xcbf29ce484222325; h = ((h ^ b) * 0x100000001b3) % 2**64).
     #[test]
-    fn default_point_has_a_fixed_canonical_text_and_id() {
-        let s = Settings::default();
+    fn ring_point_has_a_fixed_canonical_text_and_id() {
+        let s = ring();
         let e = Experiment::new(&s).unwrap();
         let text = canonical(&s, &e, None);
         assert_eq!(
@@ -162,17 +187,52 @@ mod tests {
         assert_eq!(config_id(&s, &e, None).to_string(), DEFAULT_ID);
     }
 
+    fn ring() -> Settings {
+        Settings {
+            problem: ProblemKind::Ring,
+            ..Settings::default()
+        }
+    }
+
+    /// A network point is identified by its data (by content), architecture and θ0.
+    #[test]
+    fn network_points_differ_by_data_architecture_and_start() {
+        let base = Settings {
+            problem: ProblemKind::Mlp,
+            steps: 10,
+            network: crate::config::NetworkSettings {
+                hidden: vec![2],
+                init_steps: 0,
+                constant_samples: 2,
+                ..Default::default()
+            },
+            ..Settings::default()
+        };
+        let id = |s: &Settings| config_id(s, &Experiment::new(s).unwrap(), None);
+        let reference = id(&base);
+        let mut wider = base.clone();
+        wider.network.hidden = vec![3];
+        let mut seeded = base.clone();
+        seeded.network.init_seed = 1;
+        let mut raw = base.clone();
+        raw.network.standardize = false;
+        for other in [wider, seeded, raw] {
+            assert_ne!(id(&other), reference, "{:?}", other.network);
+        }
+        assert_eq!(id(&base.clone()), reference);
+    }
+
     const DEFAULT_ID: &str = "e4b14d9f5a8d70a1";
 
     #[test]
     fn defaults_given_explicitly_and_the_trajectory_count_do_not_change_the_id() {
-        let s = Settings::default();
+        let s = ring();
         let id = config_id(&s, &Experiment::new(&s).unwrap(), None);
         let explicit = Settings {
             eta: Some(0.05),
             sigma: Some(1.0),
             dim: Some(10),
-            trajectories: 17,
+            trajectories: Some(17),
             ..s.clone()
         };
         assert_eq!(

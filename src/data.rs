@@ -1,0 +1,391 @@
+//! Regression data for the data landscapes (`least-squares`, `mlp`): n rows of p features x_i and a
+//! target y_i, read from a CSV file with a header row and numeric columns.
+//!
+//! The loss built on a data set is the mean squared error F(θ) = 1/(2n)·Σ_i (f(x_i; θ) − y_i)²,
+//! the mean of the per-sample losses f_i = ½(f(x_i; θ) − y_i)².
+//!
+//! With `--standardize` every feature column and the target are z-scored,
+//! x ← (x − mean)/sd with the population standard deviation sd = √(1/n·Σ(x − mean)²).
+
+use std::path::{Path, PathBuf};
+
+/// The real data set shipped in `data/diabetes.csv` (see data/README.md), compiled in so that the
+/// default experiment runs from any directory.
+pub const BUILTIN_DIABETES: &str = include_str!("../data/diabetes.csv");
+/// Name under which the built-in data set appears in output.
+pub const BUILTIN_DIABETES_NAME: &str = "diabetes.csv (built-in)";
+
+/// Why a data file could not be used. Rows are counted as lines of the file (the header is line 1).
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: line {line}: {message}")]
+    Csv {
+        path: String,
+        line: u64,
+        message: String,
+    },
+    #[error("{path}: the header row is missing or empty")]
+    NoHeader { path: String },
+    #[error("{path}: no data rows after the header")]
+    NoRows { path: String },
+    #[error("{path}: line {line} has {found} cells but the header has {expected}")]
+    Ragged {
+        path: String,
+        line: u64,
+        found: usize,
+        expected: usize,
+    },
+    #[error("{path}: line {line}, column '{column}': empty cell")]
+    EmptyCell {
+        path: String,
+        line: u64,
+        column: String,
+    },
+    #[error("{path}: line {line}, column '{column}': '{value}' is not a finite number")]
+    NotNumeric {
+        path: String,
+        line: u64,
+        column: String,
+        value: String,
+    },
+    #[error("{path}: no column named '{target}' (columns: {columns})")]
+    MissingTarget {
+        path: String,
+        target: String,
+        columns: String,
+    },
+    #[error("{path}: needs at least one feature column besides the target '{target}'")]
+    NoFeatures { path: String, target: String },
+    #[error(
+        "{path}: column '{column}' is constant, so it cannot be standardised; drop it or omit --standardize"
+    )]
+    Constant { path: String, column: String },
+}
+
+/// Where the data come from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum DataSource {
+    /// `data/diabetes.csv`, compiled into the binary.
+    BuiltinDiabetes,
+    /// A CSV file on disk.
+    File(PathBuf),
+}
+
+impl DataSource {
+    /// The name used in output: the path as given, or [`BUILTIN_DIABETES_NAME`].
+    pub fn name(&self) -> String {
+        match self {
+            DataSource::BuiltinDiabetes => BUILTIN_DIABETES_NAME.to_string(),
+            DataSource::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// How to turn a CSV into a data set.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DataSpec {
+    pub source: DataSource,
+    /// The target column; `None` means the last one.
+    pub target: Option<String>,
+    pub standardize: bool,
+}
+
+/// n rows of p features and a target, all finite.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Where it came from (for output).
+    pub name: String,
+    pub feature_names: Vec<String>,
+    pub target_name: String,
+    /// Row-major n × p.
+    features: Vec<f64>,
+    targets: Vec<f64>,
+}
+
+impl Dataset {
+    /// Loads and (optionally) standardises the data set `spec` describes.
+    pub fn load(spec: &DataSpec) -> Result<Self, DataError> {
+        let name = spec.source.name();
+        let text = match &spec.source {
+            DataSource::BuiltinDiabetes => BUILTIN_DIABETES.to_string(),
+            DataSource::File(p) => read(p)?,
+        };
+        let mut d = Self::parse(&name, &text, spec.target.as_deref())?;
+        if spec.standardize {
+            d.standardize()?;
+        }
+        Ok(d)
+    }
+
+    /// Parses CSV text (header row, numeric cells); `name` is used in errors.
+    pub fn parse(name: &str, text: &str, target: Option<&str>) -> Result<Self, DataError> {
+        let path = || name.to_string();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let csv_err = |e: csv::Error| DataError::Csv {
+            path: path(),
+            line: e.position().map_or(0, |p| p.line()),
+            message: e.to_string(),
+        };
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(csv_err)?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if header.is_empty() || header.iter().all(String::is_empty) {
+            return Err(DataError::NoHeader { path: path() });
+        }
+        let t =
+            match target {
+                None => header.len() - 1,
+                Some(name) => header.iter().position(|h| h == name).ok_or_else(|| {
+                    DataError::MissingTarget {
+                        path: path(),
+                        target: name.to_string(),
+                        columns: header.join(", "),
+                    }
+                })?,
+            };
+        if header.len() < 2 {
+            return Err(DataError::NoFeatures {
+                path: path(),
+                target: header[t].clone(),
+            });
+        }
+        let (mut features, mut targets) = (Vec::new(), Vec::new());
+        for record in reader.records() {
+            let record = record.map_err(csv_err)?;
+            let line = record.position().map_or(0, |p| p.line());
+            if record.len() == 1 && record[0].is_empty() {
+                continue; // a blank line
+            }
+            if record.len() != header.len() {
+                return Err(DataError::Ragged {
+                    path: path(),
+                    line,
+                    found: record.len(),
+                    expected: header.len(),
+                });
+            }
+            for (j, cell) in record.iter().enumerate() {
+                let column = || header[j].clone();
+                if cell.is_empty() {
+                    return Err(DataError::EmptyCell {
+                        path: path(),
+                        line,
+                        column: column(),
+                    });
+                }
+                let v: f64 = cell
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| DataError::NotNumeric {
+                        path: path(),
+                        line,
+                        column: column(),
+                        value: cell.to_string(),
+                    })?;
+                if j == t {
+                    targets.push(v);
+                } else {
+                    features.push(v);
+                }
+            }
+        }
+        if targets.is_empty() {
+            return Err(DataError::NoRows { path: path() });
+        }
+        let mut feature_names = header.clone();
+        let target_name = feature_names.remove(t);
+        Ok(Dataset {
+            name: name.to_string(),
+            feature_names,
+            target_name,
+            features,
+            targets,
+        })
+    }
+
+    /// Number of rows n.
+    pub fn rows(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Number of features p.
+    pub fn features(&self) -> usize {
+        self.feature_names.len()
+    }
+
+    /// x_i, the p features of row i.
+    #[inline]
+    pub fn x(&self, i: usize) -> &[f64] {
+        let p = self.features();
+        &self.features[i * p..(i + 1) * p]
+    }
+
+    /// y_i.
+    #[inline]
+    pub fn y(&self, i: usize) -> f64 {
+        self.targets[i]
+    }
+
+    /// All targets.
+    pub fn targets(&self) -> &[f64] {
+        &self.targets
+    }
+
+    /// z-scores every feature column and the target (population standard deviation).
+    pub fn standardize(&mut self) -> Result<(), DataError> {
+        let (n, p) = (self.rows(), self.features());
+        let zscore = |get: &dyn Fn(usize) -> f64, name: &str| -> Result<(f64, f64), DataError> {
+            let mean = (0..n).map(get).sum::<f64>() / n as f64;
+            let var = (0..n).map(|i| (get(i) - mean).powi(2)).sum::<f64>() / n as f64;
+            let sd = var.sqrt();
+            // A column whose spread is rounding noise around its mean is constant.
+            if sd <= 1e-12 * mean.abs() || sd == 0.0 {
+                return Err(DataError::Constant {
+                    path: self.name.clone(),
+                    column: name.to_string(),
+                });
+            }
+            Ok((mean, sd))
+        };
+        let mut stats = Vec::with_capacity(p);
+        for j in 0..p {
+            stats.push(zscore(
+                &|i| self.features[i * p + j],
+                &self.feature_names[j],
+            )?);
+        }
+        let (ym, ys) = zscore(&|i| self.targets[i], &self.target_name)?;
+        for i in 0..n {
+            for (j, &(m, s)) in stats.iter().enumerate() {
+                let v = &mut self.features[i * p + j];
+                *v = (*v - m) / s;
+            }
+            self.targets[i] = (self.targets[i] - ym) / ys;
+        }
+        Ok(())
+    }
+}
+
+fn read(path: &Path) -> Result<String, DataError> {
+    std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Dataset, DataError> {
+        Dataset::parse("t.csv", text, None)
+    }
+
+    #[test]
+    fn reads_features_and_the_last_column_as_target() {
+        let d = parse("a,b,y\n1,2,3\n4,5,6\n").unwrap();
+        assert_eq!((d.rows(), d.features()), (2, 2));
+        assert_eq!(d.x(1), &[4.0, 5.0]);
+        assert_eq!(d.targets(), &[3.0, 6.0]);
+        assert_eq!(d.target_name, "y");
+        let d = Dataset::parse("t.csv", "a,b,y\n1,2,3\n", Some("a")).unwrap();
+        assert_eq!((d.x(0), d.y(0)), (&[2.0, 3.0][..], 1.0));
+        assert_eq!(d.feature_names, ["b", "y"]);
+    }
+
+    #[test]
+    fn each_malformed_input_has_its_own_message() {
+        let cases = [
+            (
+                "a,y\n1,2\n3,x\n",
+                "t.csv: line 3, column 'y': 'x' is not a finite number",
+            ),
+            ("a,y\n1,\n", "t.csv: line 2, column 'y': empty cell"),
+            (
+                "a,y\n1,2\n1,2,3\n",
+                "t.csv: line 3 has 3 cells but the header has 2",
+            ),
+            ("a,y\n", "t.csv: no data rows after the header"),
+            (
+                "a,y\nNaN,1\n",
+                "t.csv: line 2, column 'a': 'NaN' is not a finite number",
+            ),
+            (
+                "y\n1\n",
+                "t.csv: needs at least one feature column besides the target 'y'",
+            ),
+            ("", "t.csv: the header row is missing or empty"),
+        ];
+        for (text, message) in cases {
+            assert_eq!(parse(text).unwrap_err().to_string(), message, "{text:?}");
+        }
+        assert_eq!(
+            Dataset::parse("t.csv", "a,y\n1,2\n", Some("z"))
+                .unwrap_err()
+                .to_string(),
+            "t.csv: no column named 'z' (columns: a, y)"
+        );
+        let missing = Dataset::load(&DataSpec {
+            source: DataSource::File("/nonexistent/d.csv".into()),
+            target: None,
+            standardize: false,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            missing.starts_with("/nonexistent/d.csv: cannot read: "),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn standardising_gives_zero_mean_and_unit_population_variance() {
+        let mut d = parse("a,b,y\n1,10,0\n2,10,1\n3,13,5\n").unwrap();
+        let mut e = d.clone();
+        e.features
+            .iter_mut()
+            .skip(1)
+            .step_by(2)
+            .for_each(|v| *v = 0.0);
+        d.standardize().unwrap();
+        for column in 0..2 {
+            let v: Vec<f64> = (0..3).map(|i| d.x(i)[column]).collect();
+            let mean = v.iter().sum::<f64>() / 3.0;
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 3.0;
+            assert!(mean.abs() < 1e-15 && (var - 1.0).abs() < 1e-14);
+        }
+        // Column a = 1, 2, 3 has mean 2 and population sd √(2/3).
+        assert!((d.x(0)[0] + (1.5f64).sqrt()).abs() < 1e-15);
+        assert_eq!(
+            e.standardize().unwrap_err().to_string(),
+            "t.csv: column 'b' is constant, so it cannot be standardised; drop it or omit --standardize"
+        );
+    }
+
+    #[test]
+    fn the_builtin_data_set_is_the_shipped_file() {
+        let d = Dataset::load(&DataSpec {
+            source: DataSource::BuiltinDiabetes,
+            target: None,
+            standardize: false,
+        })
+        .unwrap();
+        assert_eq!((d.rows(), d.features()), (48, 4));
+        assert_eq!(d.target_name, "progression");
+        // First row of data/diabetes.csv.
+        assert_eq!((d.x(0), d.y(0)), (&[59.0, 32.1, 101.0, 4.8598][..], 151.0));
+    }
+}
