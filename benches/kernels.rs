@@ -70,7 +70,7 @@ fn trajectory(c: &mut Criterion) {
     c.bench_function("trajectory/W1 quadratic d=100 K=1000", |b| {
         b.iter(|| {
             i += 1;
-            dynamics.run(&mut trajectory_rng(0, i), &mut ws, &grid, |_, f| {
+            dynamics.run(&mut trajectory_rng(0, i), &mut ws, &grid, |_, f, _| {
                 black_box(f);
             })
         })

@@ -56,7 +56,7 @@ pub fn simulate(
                 for i in start..end {
                     let mut rng = trajectory_rng(seed, i);
                     let outcome =
-                        dynamics.run(&mut rng, &mut ws, &grid, |j, f| tally.record_loss(j, f));
+                        dynamics.run(&mut rng, &mut ws, &grid, |j, f, _| tally.record_loss(j, f));
                     tally.record_outcome(outcome);
                 }
                 if let Some(p) = control.progress {

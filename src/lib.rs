@@ -32,6 +32,7 @@ pub mod stepper;
 pub mod sweep;
 pub mod tally;
 pub mod theory;
+pub mod trace;
 
 pub use config::{Experiment, Settings};
 pub use error::ConfigError;

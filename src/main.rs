@@ -298,6 +298,10 @@ struct RunArgs {
     /// Write the survival and contraction curves (docs/sweeps.md) to FILE.
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     curves_out: Option<PathBuf>,
+    /// Write the paths of the first N trajectories, every step, to FILE (columns trajectory, k,
+    /// loss, distance; for scripts/plot.py traces).
+    #[arg(long, num_args = 2, value_names = ["N", "FILE"], help_heading = "Output")]
+    trace: Option<Vec<String>>,
     /// Overwrite existing output files.
     #[arg(long, help_heading = "Output")]
     force: bool,
@@ -716,6 +720,22 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .as_deref()
         .map(|p| Output::open("--curves-out", p, args.force))
         .transpose()?;
+    let trace = match args.trace.as_deref() {
+        Some([n, path]) => {
+            let n: u64 = n
+                .parse()
+                .ok()
+                .filter(|&n| n >= 1 && n <= experiment.trajectories)
+                .ok_or_else(|| {
+                    usage(format!(
+                        "--trace N must be a whole number from 1 to --trajectories = {} (got {n})",
+                        experiment.trajectories
+                    ))
+                })?;
+            Some((n, Output::open("--trace", Path::new(path), args.force)?))
+        }
+        _ => None,
+    };
     let summary_to_stderr = matches!(output, Some(Output::Stdout));
 
     let cancel = cancel_on_ctrl_c();
@@ -751,6 +771,14 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let (Some(curves), Some(rows)) = (curves, curve_rows) {
         curves
             .write_csv(&output::curves::CURVE_COLUMNS, &rows)
+            .map_err(Failure::Other)?;
+    }
+    if let Some((n, out)) = trace {
+        let rows: Vec<Vec<String>> = lojasim::trace::trace(&experiment, n)
+            .iter()
+            .map(|p| p.csv_record())
+            .collect();
+        out.write_csv(&lojasim::trace::TRACE_COLUMNS, &rows)
             .map_err(Failure::Other)?;
     }
     Ok(())

@@ -75,8 +75,9 @@ impl Workspace {
 }
 
 impl Dynamics<'_> {
-    /// Runs one trajectory. `on_grid(j, F(θ_k))` is called for each k = `grid[j]` the trajectory
-    /// is still in the ball at (k = 0 included; k = K only if it stayed throughout).
+    /// Runs one trajectory. `on_grid(j, F(θ_k), θ_k)` is called for each k = `grid[j]` the
+    /// trajectory is still in the ball at (k = 0 included; k = K only if it stayed throughout).
+    /// After an exit, [`Workspace::theta`] holds the first iterate outside the ball.
     ///
     /// With minibatch noise the step needs only the batch gradient, so the full F is computed
     /// only at grid steps and at the end.
@@ -89,7 +90,7 @@ impl Dynamics<'_> {
         rng: &mut TrajectoryRng,
         ws: &mut Workspace,
         grid: &[u64],
-        mut on_grid: impl FnMut(usize, f64),
+        mut on_grid: impl FnMut(usize, f64, &[f64]),
     ) -> Outcome {
         let minibatch = match self.noise {
             NoiseModel::Minibatch { batch, mode, .. } => {
@@ -116,7 +117,7 @@ impl Dynamics<'_> {
         for k in 0..self.steps {
             if let Some((ps, mode)) = minibatch {
                 if grid[next] == k {
-                    on_grid(next, self.landscape.loss(theta, work));
+                    on_grid(next, self.landscape.loss(theta, work), theta);
                     next += 1;
                 }
                 draw_batch(rng, rows.len(), mode, batch, rows);
@@ -124,7 +125,7 @@ impl Dynamics<'_> {
             } else {
                 let loss = self.landscape.loss_and_gradient(theta, grad, work);
                 if grid[next] == k {
-                    on_grid(next, loss);
+                    on_grid(next, loss, theta);
                     next += 1;
                 }
                 if self.noise.is_random() {
@@ -140,7 +141,7 @@ impl Dynamics<'_> {
             }
         }
         let loss = self.landscape.loss(theta, work);
-        on_grid(next, loss);
+        on_grid(next, loss, theta);
         if loss <= self.eps {
             Outcome::Converged
         } else {
@@ -178,7 +179,7 @@ mod tests {
         let mut ws = Workspace::new(&q);
         let grid: Vec<u64> = (0..=6).collect();
         let mut losses = Vec::new();
-        let outcome = dynamics.run(&mut trajectory_rng(7, 0), &mut ws, &grid, |j, f| {
+        let outcome = dynamics.run(&mut trajectory_rng(7, 0), &mut ws, &grid, |j, f, _| {
             losses.push((j, f))
         });
         assert_eq!(ws.theta(), &[0.0003006637680879852]);
@@ -205,7 +206,9 @@ mod tests {
         let mut ws = Workspace::new(&q);
         let grid: Vec<u64> = (0..=10).collect();
         let mut seen = 0;
-        let outcome = dynamics.run(&mut trajectory_rng(0, 0), &mut ws, &grid, |_, _| seen += 1);
+        let outcome = dynamics.run(&mut trajectory_rng(0, 0), &mut ws, &grid, |_, _, _| {
+            seen += 1
+        });
         assert_eq!(outcome, Outcome::Exited { step: 1 });
         assert_eq!(outcome.to_string(), "exited at step 1");
         assert_eq!(seen, 1, "only F(θ0) is recorded before the exit");
@@ -225,7 +228,12 @@ mod tests {
             eps: 1e-6,
         };
         let mut ws = Workspace::new(&q);
-        let outcome = dynamics.run(&mut trajectory_rng(0, 0), &mut ws, &[0, 1, 2, 3], |_, _| {});
+        let outcome = dynamics.run(
+            &mut trajectory_rng(0, 0),
+            &mut ws,
+            &[0, 1, 2, 3],
+            |_, _, _| {},
+        );
         assert_eq!(outcome, Outcome::Exited { step: 1 });
     }
 }

@@ -1053,3 +1053,38 @@ fn bad_data_and_network_flags_name_the_flag_exit_2_and_write_nothing() {
         assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "{sub} left a file");
     }
 }
+
+#[test]
+fn trace_writes_every_step_of_the_first_trajectories() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trace.csv");
+    let at = SMALL.iter().position(|&a| a == "--steps").unwrap();
+    let args: Vec<&str> = [&SMALL[..at], &SMALL[at + 2..]].concat();
+    lojasim()
+        .args(&args)
+        .args(["--steps", "20", "--trace", "3", path.to_str().unwrap()])
+        .assert()
+        .success();
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("trajectory,k,loss,distance\n"));
+    let rows = csv_rows(&text);
+    for i in 0..3 {
+        let path: Vec<_> = rows.iter().filter(|r| r[0] == *i.to_string()).collect();
+        assert_eq!(&path[0][1], "0");
+        assert_eq!(&path[0][3], "0");
+        // Either all 21 steps, or the steps up to and including the exit.
+        let last: f64 = path.last().unwrap()[3].parse().unwrap();
+        assert!(
+            path.len() == 21 || last > 0.3,
+            "trajectory {i}: {} rows",
+            path.len()
+        );
+    }
+    lojasim()
+        .args(SMALL)
+        .args(["--trace", "0", dir.path().join("t2.csv").to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--trace N must be"));
+    assert!(!dir.path().join("t2.csv").exists());
+}
