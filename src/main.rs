@@ -2,7 +2,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,7 +15,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lojasim::config::{NetworkSettings, Problem, Settings};
 use lojasim::engine::{self, Control};
 use lojasim::estimate::CiMethod;
-use lojasim::estimate::sequential::Target;
 use lojasim::landscape::{Activation, ProblemKind};
 use lojasim::noise::{BatchMode, NoiseDist, NoiseKind};
 use lojasim::output::sweep_csv::{self, RowKey};
@@ -26,7 +24,7 @@ use lojasim::report::{
 };
 use lojasim::schedule::ScheduleKind;
 use lojasim::sweep::{
-    ConfigId, DEFAULT_MAX_POINTS, SettingsGrid, Shard, config_id, grid, run_point,
+    DEFAULT_MAX_POINTS, PlannedPoint, SettingsGrid, Shard, config_id, grid, plan, run_point,
 };
 use lojasim::{ConfigError, Experiment};
 
@@ -785,19 +783,11 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 }
 
 /// One point of a sweep, checked.
-struct Point {
-    experiment: Experiment,
-    id: ConfigId,
-    range: Range<u64>,
-    target: Option<Target>,
-    key: RowKey,
-}
-
 fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let grid = args.experiment.grid(Mode::Sweep)?;
     grid.check_size(args.max_points)?;
     let shard = args.shard.unwrap_or(Shard::ALL);
-    let points = sweep_points(&grid, shard, args.target_halfwidth)?;
+    let points = plan(&grid, shard, args.target_halfwidth).map_err(|e| usage(e.to_string()))?;
 
     let header = sweep_csv::header();
     let (mut out, resumed) = AppendCsv::open("--out", &args.out, &header, args.force, args.resume)?;
@@ -871,7 +861,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         );
     }
 
-    let todo: Vec<&Point> = points
+    let todo: Vec<&PlannedPoint> = points
         .iter()
         .filter(|p| !done.contains_key(&p.key))
         .collect();
@@ -928,7 +918,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         c.finish()?;
     }
     let rows: Vec<&Vec<String>> = points.iter().map(|p| &done[&p.key]).collect();
-    let summary = summary_table(&grid, &rows);
+    let summary = output::summary::table(&grid, &rows);
     let note = format!(
         "{} points, {} computed now, {} kept; rows in {}",
         points.len(),
@@ -942,152 +932,6 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         println!("{summary}{note}");
     }
     Ok(())
-}
-
-/// Checks every point before any work: a bad combination fails at once, naming the flag and the point.
-fn sweep_points(
-    grid: &SettingsGrid,
-    shard: Shard,
-    target_halfwidth: Option<f64>,
-) -> Result<Vec<Point>, Failure> {
-    let mut seen: HashMap<ConfigId, u64> = HashMap::new();
-    let mut points = Vec::new();
-    for i in 0..grid.len() {
-        let settings = grid.point(i);
-        let at =
-            |e: ConfigError| usage(format!("{e} (at grid point {i}: {})", point_label(grid, i)));
-        let experiment = Experiment::new(&settings).map_err(at)?;
-        let n = experiment.trajectories;
-        let target = target_halfwidth
-            .map(|h| Target::new(h, n, experiment.confidence, experiment.ci))
-            .transpose()
-            .map_err(at)?;
-        if shard.count > n {
-            return Err(usage(format!(
-                "--shard {shard}: {} shards of --trajectories {n} would leave some empty; use at most {n} shards",
-                shard.count
-            )));
-        }
-        let id = config_id(&settings, &experiment, target_halfwidth);
-        if let Some(j) = seen.insert(id, i) {
-            return Err(usage(format!(
-                "grid points {j} ({}) and {i} ({}) are the same experiment (config_id {id}): a swept \
-                 flag has no effect there; remove the redundant values",
-                point_label(grid, j),
-                point_label(grid, i)
-            )));
-        }
-        let range = if target.is_some() {
-            0..n
-        } else {
-            shard.range(n)
-        };
-        let key = RowKey {
-            config_id: id.to_string(),
-            start: range.start,
-            planned_end: range.end,
-        };
-        points.push(Point {
-            experiment,
-            id,
-            range,
-            target,
-            key,
-        });
-    }
-    Ok(points)
-}
-
-/// The swept flags' values at point `i`, e.g. `--eta 0.1, --radius 2`.
-fn point_label(grid: &SettingsGrid, i: u64) -> String {
-    let labels: Vec<String> = grid
-        .axes()
-        .iter()
-        .zip(grid.coordinates(i))
-        .filter(|(a, _)| a.len() > 1)
-        .map(|(a, j)| format!("{} {}", a.flag, a.label(j)))
-        .collect();
-    if labels.is_empty() {
-        "the only point".to_string()
-    } else {
-        labels.join(", ")
-    }
-}
-
-/// At most this many rows of the summary table are printed.
-const SUMMARY_ROWS: usize = 50;
-
-fn summary_table(grid: &SettingsGrid, rows: &[&Vec<String>]) -> String {
-    let swept: Vec<usize> = (0..grid.axes().len())
-        .filter(|&a| grid.axes()[a].len() > 1)
-        .collect();
-    let col = sweep_csv::column;
-    let mut table: Vec<Vec<String>> = vec![
-        swept
-            .iter()
-            .map(|&a| grid.axes()[a].flag.trim_start_matches('-').to_string())
-            .chain(
-                [
-                    "N",
-                    "P(stay) [interval]",
-                    "P(converge) [interval]",
-                    "1−δ",
-                    "status",
-                ]
-                .map(String::from),
-            )
-            .collect(),
-    ];
-    let short = |cell: &str| {
-        cell.parse::<f64>()
-            .map_or(cell.to_string(), |x| format!("{x:.4}"))
-    };
-    for (i, row) in rows.iter().enumerate().take(SUMMARY_ROWS) {
-        let coords = grid.coordinates(i as u64);
-        let mut line: Vec<String> = swept
-            .iter()
-            .map(|&a| grid.axes()[a].label(coords[a]).to_string())
-            .collect();
-        let p = |name: &str| {
-            format!(
-                "{} [{}, {}]",
-                short(&row[col(&format!("{name}_p"))]),
-                short(&row[col(&format!("{name}_lo"))]),
-                short(&row[col(&format!("{name}_hi"))])
-            )
-        };
-        line.extend([
-            row[col("trajectories")].clone(),
-            p("stay"),
-            p("converge"),
-            short(&row[col("stay_bound")]),
-            row[col("bound_status")].clone(),
-        ]);
-        table.push(line);
-    }
-    let widths: Vec<usize> = (0..table[0].len())
-        .map(|c| {
-            table
-                .iter()
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut s = String::new();
-    for line in &table {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(&widths)
-            .map(|(c, &w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-            .collect();
-        s.push_str(cells.join("  ").trim_end());
-        s.push('\n');
-    }
-    if rows.len() > SUMMARY_ROWS {
-        s.push_str(&format!("… {} more rows\n", rows.len() - SUMMARY_ROWS));
-    }
-    s
 }
 
 fn merge(args: MergeArgs) -> Result<(), Failure> {

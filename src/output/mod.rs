@@ -13,6 +13,7 @@
 mod append;
 pub mod curves;
 pub mod merge;
+pub mod summary;
 pub mod sweep_csv;
 
 pub use append::{AppendCsv, OutputError, Resumed, parse_rows, write_atomically};

@@ -43,6 +43,23 @@ pub struct SettingsGrid {
 }
 
 impl SettingsGrid {
+    /// The swept flags' values at point `i`, e.g. `--eta 0.1, --radius 2` (flags with one value
+    /// are left out).
+    pub fn label(&self, i: u64) -> String {
+        let labels: Vec<String> = self
+            .axes
+            .iter()
+            .zip(self.coordinates(i))
+            .filter(|(a, _)| a.len() > 1)
+            .map(|(a, j)| format!("{} {}", a.flag, a.label(j)))
+            .collect();
+        if labels.is_empty() {
+            "the only point".to_string()
+        } else {
+            labels.join(", ")
+        }
+    }
+
     /// A grid whose every point starts from `base`.
     pub fn new(base: Settings) -> Self {
         Self {

@@ -1,0 +1,82 @@
+//! The human-readable table a sweep prints when it finishes.
+
+use crate::output::sweep_csv;
+use crate::sweep::SettingsGrid;
+
+/// At most this many rows of the summary table are printed.
+pub const SUMMARY_ROWS: usize = 50;
+
+/// The summary a sweep prints: the swept values, N, both proportions with their intervals, 1 − δ
+/// and the bound status of each row (rows in grid order).
+pub fn table(grid: &SettingsGrid, rows: &[&Vec<String>]) -> String {
+    let swept: Vec<usize> = (0..grid.axes().len())
+        .filter(|&a| grid.axes()[a].len() > 1)
+        .collect();
+    let col = sweep_csv::column;
+    let mut table: Vec<Vec<String>> = vec![
+        swept
+            .iter()
+            .map(|&a| grid.axes()[a].flag.trim_start_matches('-').to_string())
+            .chain(
+                [
+                    "N",
+                    "P(stay) [interval]",
+                    "P(converge) [interval]",
+                    "1−δ",
+                    "status",
+                ]
+                .map(String::from),
+            )
+            .collect(),
+    ];
+    let short = |cell: &str| {
+        cell.parse::<f64>()
+            .map_or(cell.to_string(), |x| format!("{x:.4}"))
+    };
+    for (i, row) in rows.iter().enumerate().take(SUMMARY_ROWS) {
+        let coords = grid.coordinates(i as u64);
+        let mut line: Vec<String> = swept
+            .iter()
+            .map(|&a| grid.axes()[a].label(coords[a]).to_string())
+            .collect();
+        let p = |name: &str| {
+            format!(
+                "{} [{}, {}]",
+                short(&row[col(&format!("{name}_p"))]),
+                short(&row[col(&format!("{name}_lo"))]),
+                short(&row[col(&format!("{name}_hi"))])
+            )
+        };
+        line.extend([
+            row[col("trajectories")].clone(),
+            p("stay"),
+            p("converge"),
+            short(&row[col("stay_bound")]),
+            row[col("bound_status")].clone(),
+        ]);
+        table.push(line);
+    }
+    let widths: Vec<usize> = (0..table[0].len())
+        .map(|c| {
+            table
+                .iter()
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut s = String::new();
+    for line in &table {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(c, &w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        s.push_str(cells.join("  ").trim_end());
+        s.push('\n');
+    }
+    if rows.len() > SUMMARY_ROWS {
+        s.push_str(&format!("… {} more rows\n", rows.len() - SUMMARY_ROWS));
+    }
+    s
+}

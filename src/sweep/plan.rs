@@ -1,0 +1,110 @@
+//! Planning a sweep: every point of the grid checked and identified before any work starts.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::config::Experiment;
+use crate::error::ConfigError;
+use crate::estimate::sequential::Target;
+use crate::output::sweep_csv::RowKey;
+
+use super::{ConfigId, SettingsGrid, Shard, config_id};
+
+/// One point of a sweep, ready to run.
+pub struct PlannedPoint {
+    pub experiment: Experiment,
+    pub id: ConfigId,
+    /// The trajectories this invocation runs (a shard's share, or 0..N with a target).
+    pub range: Range<u64>,
+    /// The precision target, with `--target-halfwidth`.
+    pub target: Option<Target>,
+    /// The key of its row in the output file (for `--resume`).
+    pub key: RowKey,
+}
+
+/// Why a sweep cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A setting of one point is invalid.
+    #[error("{error} (at grid point {index}: {label})")]
+    Point {
+        error: ConfigError,
+        index: u64,
+        label: String,
+    },
+    #[error(
+        "--shard {shard}: {} shards of --trajectories {trajectories} would leave some empty; use at most {trajectories} shards",
+        shard.count
+    )]
+    EmptyShards { shard: Shard, trajectories: u64 },
+    #[error(
+        "grid points {first} ({first_label}) and {second} ({second_label}) are the same experiment \
+         (config_id {id}): a swept flag has no effect there; remove the redundant values"
+    )]
+    Duplicate {
+        first: u64,
+        first_label: String,
+        second: u64,
+        second_label: String,
+        id: ConfigId,
+    },
+}
+
+/// Checks every point of `grid` (a bad combination fails at once, naming the flag and the point)
+/// and gives each its identity and trajectory range.
+pub fn plan(
+    grid: &SettingsGrid,
+    shard: Shard,
+    target_halfwidth: Option<f64>,
+) -> Result<Vec<PlannedPoint>, PlanError> {
+    let mut seen: HashMap<ConfigId, u64> = HashMap::new();
+    let mut points = Vec::new();
+    for i in 0..grid.len() {
+        let settings = grid.point(i);
+        let at = |error: ConfigError| PlanError::Point {
+            error,
+            index: i,
+            label: grid.label(i),
+        };
+        let experiment = Experiment::new(&settings).map_err(at)?;
+        let n = experiment.trajectories;
+        let target = target_halfwidth
+            .map(|h| Target::new(h, n, experiment.confidence, experiment.ci))
+            .transpose()
+            .map_err(at)?;
+        if shard.count > n {
+            return Err(PlanError::EmptyShards {
+                shard,
+                trajectories: n,
+            });
+        }
+        let id = config_id(&settings, &experiment, target_halfwidth);
+        if let Some(j) = seen.insert(id, i) {
+            return Err(PlanError::Duplicate {
+                first: j,
+                first_label: grid.label(j),
+                second: i,
+                second_label: grid.label(i),
+                id,
+            });
+        }
+        let range = if target.is_some() {
+            0..n
+        } else {
+            shard.range(n)
+        };
+        let key = RowKey {
+            config_id: id.to_string(),
+            start: range.start,
+            planned_end: range.end,
+        };
+        points.push(PlannedPoint {
+            experiment,
+            id,
+            range,
+            target,
+            key,
+        });
+    }
+    Ok(points)
+}
