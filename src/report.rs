@@ -316,15 +316,27 @@ impl fmt::Display for RunReport<'_> {
             }
             _ => match e.noise.sigma() {
                 Some(sigma) => {
-                    format!("{} noise ({} Z, σ = {sigma})", e.noise.kind(), e.noise_dist)
+                    format!(
+                        "{} noise ({} Z, σ = {})",
+                        e.noise.kind(),
+                        e.noise_dist,
+                        fmt_f64(sigma)
+                    )
                 }
                 None => "no noise (gradient descent)".to_string(),
             },
         };
         let schedule = match e.schedule {
-            crate::schedule::StepSchedule::Constant { eta } => format!("constant step η = {eta}"),
+            crate::schedule::StepSchedule::Constant { eta } => {
+                format!("constant step η = {}", fmt_f64(eta))
+            }
             crate::schedule::StepSchedule::RobbinsMonro { gamma, n0, q } => {
-                format!("Robbins–Monro steps η_k = {gamma}/(k + {n0})^{q}")
+                format!(
+                    "Robbins–Monro steps η_k = {}/(k + {})^{}",
+                    fmt_f64(gamma),
+                    fmt_f64(n0),
+                    fmt_f64(q)
+                )
             }
         };
         let norm0 = e.theta0.iter().map(|t| t * t).sum::<f64>().sqrt();
@@ -372,6 +384,13 @@ impl fmt::Display for RunReport<'_> {
             "  run          {} trajectories × {} steps, seed {}, ε = {:e}",
             self.stay.total, e.steps, e.seed, e.eps
         );
+        if e.f0 <= e.eps {
+            let _ = writeln!(
+                s,
+                "  note         F(θ0) ≤ ε: the start already counts as converged; P(converge) here \
+                 is the chance of staying in the ball with F(θ_K) still ≤ ε"
+            );
+        }
         let ci = format!("{} {}%", self.ci_label, e.confidence * 100.0);
         s += "\n";
         s += &interval_line("P(stay)", &self.stay, &ci);
