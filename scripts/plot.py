@@ -650,7 +650,7 @@ def plot_curves(args) -> None:
         color = plt.cm.tab10(j % 10)
         if info.get(cid) is not None and label_cols:
             label = ", ".join(f"{LABELS.get(c, (c, c))[1]} = {fmt_value(info[cid].get(c, ''))}"
-                              for c in label_cols)
+                              for c in label_cols if info[cid].get(c, "") != "")
         elif info.get(cid) is not None:
             label = f"{info[cid].get('noise', '')} noise"
         else:
@@ -755,8 +755,9 @@ def plot_traces(args) -> None:
         handles.append(Line2D([], [], color="0.2", ls="", marker="x", mew=2,
                               label=f"first step outside the ball ({exits} of {len(ids)})"))
     ax_d.legend(handles=handles, loc="best", frameon=False)
-    if len(ids) <= 10:
-        ax_f.legend(loc="upper right", frameon=False, ncol=2, title="trajectory")
+    if len(ids) <= 10:  # beside the panel: inside it would hide the paths
+        ax_f.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                    title="trajectory")
     for ax in (ax_f, ax_d):
         ax.grid(True, alpha=0.3)
     title = f"lojasim run — sample paths of {len(ids)} trajectories"
@@ -768,6 +769,9 @@ def plot_traces(args) -> None:
                 f"{r['noise']} noise" if r.get("noise") else "",
                 f"σ = {fmt_value(r['sigma'])}" if r.get("sigma") else "",
                 f"η = {fmt_value(r['eta'])}" if r.get("eta") else "",
+                (f"Robbins–Monro η_k = γ/(k+n0)^q, γ = {fmt_value(r.get('gamma', ''))}, "
+                 f"n0 = {fmt_value(r.get('n0', ''))}, q = {fmt_value(r.get('q', ''))}")
+                if r.get("schedule") == "robbins-monro" else "",
                 f"K = {r['steps']}" if r.get("steps") else ""]
         title += "\n" + ", ".join(b for b in bits if b)
     fig.suptitle(title)
