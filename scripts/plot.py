@@ -52,10 +52,10 @@ VACUOUS_COLOR = "#c0392b"
 PARAMETERS = [
     "problem", "dim", "curvature", "theta0", "radius", "noise", "noise_dist", "sigma",
     "schedule", "eta", "gamma", "n0", "q", "steps", "eps", "seed", "ci_method",
-    "confidence", "constants_source",
+    "confidence", "constants_source", "batch",
 ]
 NUMERIC_X = ["eta", "sigma", "radius", "f0", "theta0", "gamma", "n0", "q", "steps", "eps", "dim",
-             "confidence"]
+             "confidence", "batch"]
 PANEL_KEYS = ("noise", "schedule")
 SWEEP_REQUIRED = ["noise", "schedule", "stay_p", "stay_lo", "stay_hi", "converge_p",
                   "converge_lo", "converge_hi", "ci_method", "confidence"]
@@ -84,11 +84,13 @@ LABELS = {
     "constants_source": ("constants", "constants"),
     "noise": ("noise", "noise"),
     "schedule": ("schedule", "schedule"),
+    "batch": ("minibatch size B", "B"),
 }
 NOISE_NAMES = {
     "ml": "machine-learning noise √(σF)·Z",
     "bounded": "bounded noise √σ·Z",
     "none": "no noise (gradient descent)",
+    "minibatch": "minibatch noise (gradient of B rows)",
 }
 SCHEDULE_NAMES = {"constant": "constant step", "robbins-monro": "Robbins–Monro steps"}
 
@@ -253,7 +255,7 @@ def output_plan(out: str | None, default_stem: str, formats: str) -> list[Path]:
     return [stem.with_name(stem.name + "." + f) for f in dict.fromkeys(fmts)]
 
 
-def save(fig, targets: list[Path]) -> None:
+def save(fig, targets: list[Path], dpi: int = 150) -> None:
     """Renders every format to a temporary file beside its target, then renames them all:
     a failure leaves no partial figure."""
     umask = os.umask(0)
@@ -268,7 +270,7 @@ def save(fig, targets: list[Path]) -> None:
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the figure private
             fmt = target.suffix.lstrip(".")
             metadata = {"Date": None} if fmt == "svg" else None
-            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
         for tmp, target in zip(temps, targets):
             os.replace(tmp, target)
             print(target)
@@ -397,6 +399,12 @@ def plot_sweep(args) -> None:
     table = filter_rows(table, parse_where(args.where, table))
     if not table.rows:
         raise PlotError(f"nothing to plot: {table.path} has a header but no rows")
+    # Under minibatch noise the sigma cell is σ̂, estimated per point (or a --sigma override used
+    # only by the bound), not a setting of the simulation: it must not split points into lines.
+    if "sigma" in table.header:
+        for r in table.rows:
+            if r.get("noise") == "minibatch":
+                r["sigma"] = ""
 
     panels: dict = {}
     for i, r in enumerate(table.rows):
@@ -500,13 +508,13 @@ def plot_sweep(args) -> None:
     if len(line_keys) > 1:
         for lk in line_keys:
             label = ", ".join(f"{LABELS.get(c, (c, c))[1]} = {fmt_value(v)}"
-                              for c, v in zip(line_cols, lk))
+                              for c, v in zip(line_cols, lk) if v != "")
             handles.append(Patch(color=colors[lk], label=label))
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.92), frameon=False,
                title=interval_caption(table.rows), title_fontsize=8.5)
     fig.suptitle(sweep_title(table), y=1.02)
     fig.tight_layout()
-    save(fig, targets)
+    save(fig, targets, args.dpi)
 
 
 def mark_vacuous(ax, xv, vac, color, logx, gid):
@@ -642,7 +650,7 @@ def plot_curves(args) -> None:
         color = plt.cm.tab10(j % 10)
         if info.get(cid) is not None and label_cols:
             label = ", ".join(f"{LABELS.get(c, (c, c))[1]} = {fmt_value(info[cid].get(c, ''))}"
-                              for c in label_cols)
+                              for c in label_cols if info[cid].get(c, "") != "")
         elif info.get(cid) is not None:
             label = f"{info[cid].get('noise', '')} noise"
         else:
@@ -691,7 +699,7 @@ def plot_curves(args) -> None:
     title += f"; N = {'/'.join(map(str, ns))} per curve"
     fig.suptitle(title)
     fig.tight_layout()
-    save(fig, targets)
+    save(fig, targets, args.dpi)
 
 
 # ---------------------------------------------------------------- traces
@@ -747,8 +755,9 @@ def plot_traces(args) -> None:
         handles.append(Line2D([], [], color="0.2", ls="", marker="x", mew=2,
                               label=f"first step outside the ball ({exits} of {len(ids)})"))
     ax_d.legend(handles=handles, loc="best", frameon=False)
-    if len(ids) <= 10:
-        ax_f.legend(loc="upper right", frameon=False, ncol=2, title="trajectory")
+    if len(ids) <= 10:  # beside the panel: inside it would hide the paths
+        ax_f.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                    title="trajectory")
     for ax in (ax_f, ax_d):
         ax.grid(True, alpha=0.3)
     title = f"lojasim run — sample paths of {len(ids)} trajectories"
@@ -760,11 +769,14 @@ def plot_traces(args) -> None:
                 f"{r['noise']} noise" if r.get("noise") else "",
                 f"σ = {fmt_value(r['sigma'])}" if r.get("sigma") else "",
                 f"η = {fmt_value(r['eta'])}" if r.get("eta") else "",
+                (f"Robbins–Monro η_k = γ/(k+n0)^q, γ = {fmt_value(r.get('gamma', ''))}, "
+                 f"n0 = {fmt_value(r.get('n0', ''))}, q = {fmt_value(r.get('q', ''))}")
+                if r.get("schedule") == "robbins-monro" else "",
                 f"K = {r['steps']}" if r.get("steps") else ""]
         title += "\n" + ", ".join(b for b in bits if b)
     fig.suptitle(title)
     fig.tight_layout()
-    save(fig, targets)
+    save(fig, targets, args.dpi)
 
 
 # ---------------------------------------------------------------- command line
@@ -776,6 +788,16 @@ def positive_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number (got {text!r})") from None
     if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"must be > 0 (got {text})")
+    return v
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer (got {text!r})") from None
+    if v <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0 (got {text})")
     return v
 
@@ -799,6 +821,8 @@ def parser() -> argparse.ArgumentParser:
                        help=f"output path without extension (default: the input's name + -{what})")
         p.add_argument("--format", default="png", metavar="FMT[,FMT]",
                        help="comma list of png, svg, pdf (default png)")
+        p.add_argument("--dpi", type=positive_int, default=150,
+                       help="resolution of PNG output in dots per inch (default 150)")
 
     s = sub.add_parser("sweep", help="P(stay), P(converge) and bounds against a swept parameter")
     s.add_argument("csv", nargs="+", help="`lojasim sweep --out` CSV file(s) with the same columns")

@@ -266,6 +266,37 @@ def test_robbins_monro_and_minibatch_panels_are_separate(tmp_path, capsys):
     assert "noise level σ" in svg  # auto-detected: sigma is the only parameter that varies
 
 
+
+def test_minibatch_lines_are_split_by_batch_not_by_the_estimated_sigma(tmp_path, capsys):
+    header = SWEEP_HEADER + ["batch"]
+    rows = []
+    for j, (b, f0) in enumerate((b, f0) for b in (1, 4) for f0 in (1e-1, 1e-3, 1e-5)):
+        row = sweep_row(noise="minibatch", sigma=30.0 / b + j * 0.01, f0=f0, theta0=f"{j};1",
+                        config_id=f"m{j}")  # σ̂ differs at every point
+        row["batch"] = str(b)
+        rows.append(row)
+    a = write_csv(tmp_path / "s.csv", header, rows)
+    code, _, err = run(["sweep", a, "--x", "f0", "--out", tmp_path / "fig", "--format", "svg"],
+                       capsys)
+    assert code == 0, err
+    svg = (tmp_path / "fig.svg").read_text()
+    assert "B = 1" in svg and "B = 4" in svg and "σ = " not in svg
+
+
+def test_dpi_sets_the_png_resolution(tmp_path, capsys):
+    a = eta_sweep(tmp_path / "s.csv")
+    sizes = []
+    for dpi in (60, 150):
+        code, _, err = run(["sweep", a, "--out", tmp_path / f"fig{dpi}", "--dpi", str(dpi)],
+                           capsys)
+        assert code == 0, err
+        sizes.append((tmp_path / f"fig{dpi}.png").stat().st_size)
+    assert 0 < sizes[0] < sizes[1]
+    with pytest.raises(SystemExit) as e:  # argparse refuses it before any work
+        run(["sweep", a, "--out", tmp_path / "bad", "--dpi", "0"], capsys)
+    assert e.value.code == 2 and not (tmp_path / "bad.png").exists()
+
+
 # ------------------------------------------------------------------ curves
 
 
