@@ -167,6 +167,8 @@ pub struct Problem {
     pub theta0: Vec<f64>,
     /// The data set of a data landscape, loaded once.
     pub data: Option<Arc<Dataset>>,
+    /// (`--init-seed`, `--init-steps`) when θ0 is a network's seeded, pre-trained start.
+    pub init: Option<(u64, u64)>,
 }
 
 impl Problem {
@@ -209,6 +211,7 @@ impl Problem {
                 landscape,
                 theta0,
                 data: None,
+                init: None,
             });
         }
         let spec = DataSpec {
@@ -235,6 +238,8 @@ impl Problem {
             ));
         }
         let landscape = landscape::build(&settings, dim, Some(&data))?;
+        let init = (net.theta0_file.is_none() && s.theta0.is_empty())
+            .then_some((net.init_seed, net.init_steps));
         let theta0 = if let Some(path) = &net.theta0_file {
             if !s.theta0.is_empty() {
                 return Err(ConfigError::new(
@@ -263,6 +268,7 @@ impl Problem {
             landscape,
             theta0,
             data: Some(data),
+            init,
         })
     }
 }
@@ -274,6 +280,8 @@ pub struct Experiment {
     pub theta0: Vec<f64>,
     /// The data set of a data landscape.
     pub data: Option<Arc<Dataset>>,
+    /// (`--init-seed`, `--init-steps`) when θ0 is a network's seeded, pre-trained start.
+    pub init: Option<(u64, u64)>,
     /// F(θ0).
     pub f0: f64,
     pub noise: NoiseModel,
@@ -327,6 +335,7 @@ impl Experiment {
             landscape,
             theta0,
             data,
+            init,
         } = Problem::new(s)?;
         let noise = noise_model(s, landscape.as_ref())?;
         let schedule = step_schedule(s)?;
@@ -343,6 +352,7 @@ impl Experiment {
             landscape,
             theta0,
             data,
+            init,
             f0,
             noise,
             noise_dist: s.noise_dist,

@@ -12,7 +12,7 @@ use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 47] = [
+pub const CSV_COLUMNS: [&str; 49] = [
     "problem",
     "dim",
     "noise",
@@ -60,6 +60,8 @@ pub const CSV_COLUMNS: [&str; 47] = [
     "activation",
     "batch",
     "batch_mode",
+    "init_seed",
+    "init_steps",
 ];
 
 /// A proportion with its interval.
@@ -168,6 +170,7 @@ impl<'a> RunReport<'a> {
             }
         };
         let b = &self.bound;
+        let init = e.init;
         let batch = match e.noise {
             NoiseModel::Minibatch { batch, mode, .. } => Some((batch, mode)),
             _ => None,
@@ -236,6 +239,8 @@ impl<'a> RunReport<'a> {
             },
             batch.map_or(String::new(), |(b, _)| b.to_string()),
             batch.map_or(String::new(), |(_, m)| m.name().to_string()),
+            init.map_or(String::new(), |(seed, _)| seed.to_string()),
+            init.map_or(String::new(), |(_, steps)| steps.to_string()),
         ];
         debug_assert_eq!(record.len(), CSV_COLUMNS.len());
         record
