@@ -296,7 +296,7 @@ impl Dynamics<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::landscape::Quadratic;
     use crate::rng::trajectory_rng;
