@@ -404,7 +404,6 @@ fn dense_forward_block<const OB: usize>(
 /// gw[o][k] = Σ_r δ[r][o]·input[r][k] and gb[o] = Σ_r δ[r][o] per lane, each from 0.0 in row
 /// order: the per-row `+=` of [`Mlp::backward`].
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
 fn dense_weight_gradient(
     delta: &[Lane],
     input: &[Lane],
@@ -413,24 +412,16 @@ fn dense_weight_gradient(
     gw: &mut [Lane],
     gb: &mut [Lane],
 ) {
-    const KB: usize = 8;
     let rows = input.len() / n_in;
     for o in 0..n_out {
         let mut k = 0;
+        while k + 8 <= n_in {
+            weight_gradient_block::<8>(delta, input, n_in, n_out, o, k, gw);
+            k += 8;
+        }
         while k < n_in {
-            let kb = if k + KB <= n_in { KB } else { 1 };
-            let mut acc = [Lane::ZERO; KB];
-            for r in 0..rows {
-                let d = delta[r * n_out + o];
-                let x = &input[r * n_in + k..][..kb];
-                for i in 0..kb {
-                    for l in 0..LANES {
-                        acc[i].0[l] += d.0[l] * x[i].0[l];
-                    }
-                }
-            }
-            gw[o * n_in + k..][..kb].copy_from_slice(&acc[..kb]);
-            k += kb;
+            weight_gradient_block::<1>(delta, input, n_in, n_out, o, k, gw);
+            k += 1;
         }
         let mut sb = Lane::ZERO;
         for r in 0..rows {
@@ -440,6 +431,32 @@ fn dense_weight_gradient(
         }
         gb[o] = sb;
     }
+}
+
+/// gw[o][k … k + KB − 1] of [`dense_weight_gradient`].
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
+fn weight_gradient_block<const KB: usize>(
+    delta: &[Lane],
+    input: &[Lane],
+    n_in: usize,
+    n_out: usize,
+    o: usize,
+    k: usize,
+    gw: &mut [Lane],
+) {
+    let rows = input.len() / n_in;
+    let mut acc = [Lane::ZERO; KB];
+    for r in 0..rows {
+        let d = delta[r * n_out + o];
+        let x = &input[r * n_in + k..][..KB];
+        for i in 0..KB {
+            for l in 0..LANES {
+                acc[i].0[l] += d.0[l] * x[i].0[l];
+            }
+        }
+    }
+    gw[o * n_in + k..][..KB].copy_from_slice(&acc);
 }
 
 /// prev[r][j] = (Σ_o w[o][j]·δ[r][o], from 0.0 in o order)·φ'(z[r][j], a[r][j]) per lane.
@@ -454,32 +471,59 @@ fn dense_backpropagate(
     n_in: usize,
     prev: &mut [Lane],
 ) {
-    const JB: usize = 8;
     let rows = z.len() / n_in;
     let n_out = delta.len() / rows;
     for r in 0..rows {
-        let dr = &delta[r * n_out..][..n_out];
         let mut j = 0;
+        while j + 8 <= n_in {
+            backpropagate_block::<8>(delta, w, n_in, n_out, r, j, prev);
+            j += 8;
+        }
         while j < n_in {
-            let jb = if j + JB <= n_in { JB } else { 1 };
-            let mut acc = [Lane::ZERO; JB];
-            for (o, c) in dr.iter().enumerate() {
-                let wo = &w[o * n_in + j..][..jb];
-                for i in 0..jb {
-                    for l in 0..LANES {
-                        acc[i].0[l] += wo[i].0[l] * c.0[l];
-                    }
-                }
-            }
-            for i in 0..jb {
-                let at = r * n_in + j + i;
-                for l in 0..LANES {
-                    prev[at].0[l] = acc[i].0[l] * act.derivative(z[at].0[l], a[at].0[l]);
-                }
-            }
-            j += jb;
+            backpropagate_block::<1>(delta, w, n_in, n_out, r, j, prev);
+            j += 1;
         }
     }
+    // φ' in a separate pass, the activation's match hoisted so that it vectorises.
+    let prev = &mut prev[..rows * n_in];
+    if act == Activation::Tanh {
+        for (p, av) in prev.iter_mut().zip(a) {
+            for l in 0..LANES {
+                p.0[l] *= 1.0 - av.0[l] * av.0[l];
+            }
+        }
+    } else {
+        for ((p, zv), av) in prev.iter_mut().zip(z).zip(a) {
+            for l in 0..LANES {
+                p.0[l] *= act.derivative(zv.0[l], av.0[l]);
+            }
+        }
+    }
+}
+
+/// Σ_o w[o][j + i]·δ[r][o] for i < JB, into prev[r][j + i].
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
+fn backpropagate_block<const JB: usize>(
+    delta: &[Lane],
+    w: &[Lane],
+    n_in: usize,
+    n_out: usize,
+    r: usize,
+    j: usize,
+    prev: &mut [Lane],
+) {
+    let dr = &delta[r * n_out..][..n_out];
+    let mut acc = [Lane::ZERO; JB];
+    for (o, c) in dr.iter().enumerate() {
+        let wo = &w[o * n_in + j..][..JB];
+        for i in 0..JB {
+            for l in 0..LANES {
+                acc[i].0[l] += wo[i].0[l] * c.0[l];
+            }
+        }
+    }
+    prev[r * n_in + j..][..JB].copy_from_slice(&acc);
 }
 
 /// The lane kernel of [`Mlp`]: F per lane over all rows (`batch` None, `grad` None: [`Objective::loss`]),
