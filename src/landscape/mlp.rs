@@ -401,6 +401,12 @@ fn dense_forward_block<const OB: usize>(
     }
 }
 
+/// acc + a·b per lane (two roundings: Rust does not fuse them).
+#[inline(always)]
+fn mac(acc: Lane, a: Lane, b: Lane) -> Lane {
+    Lane(std::array::from_fn(|l| acc.0[l] + a.0[l] * b.0[l]))
+}
+
 /// gw[o][k] = Σ_r δ[r][o]·input[r][k] and gb[o] = Σ_r δ[r][o] per lane, each from 0.0 in row
 /// order: the per-row `+=` of [`Mlp::backward`].
 #[inline(always)]
@@ -451,12 +457,16 @@ fn weight_gradient_block<const KB: usize>(
         let d = delta[r * n_out + o];
         let x = &input[r * n_in + k..][..KB];
         for i in 0..KB {
-            for l in 0..LANES {
-                acc[i].0[l] += d.0[l] * x[i].0[l];
-            }
+            acc[i] = mac(acc[i], d, x[i]);
         }
     }
-    gw[o * n_in + k..][..KB].copy_from_slice(&acc);
+    // Element by element (not `copy_from_slice`), so that `acc` stays in registers.
+    let dst = &mut gw[o * n_in + k..][..KB];
+    for i in 0..KB {
+        for l in 0..LANES {
+            dst[i].0[l] = acc[i].0[l];
+        }
+    }
 }
 
 /// prev[r][j] = (Σ_o w[o][j]·δ[r][o], from 0.0 in o order)·φ'(z[r][j], a[r][j]) per lane.
@@ -518,12 +528,15 @@ fn backpropagate_block<const JB: usize>(
     for (o, c) in dr.iter().enumerate() {
         let wo = &w[o * n_in + j..][..JB];
         for i in 0..JB {
-            for l in 0..LANES {
-                acc[i].0[l] += wo[i].0[l] * c.0[l];
-            }
+            acc[i] = mac(acc[i], wo[i], *c);
         }
     }
-    prev[r * n_in + j..][..JB].copy_from_slice(&acc);
+    let dst = &mut prev[r * n_in + j..][..JB];
+    for i in 0..JB {
+        for l in 0..LANES {
+            dst[i].0[l] = acc[i].0[l];
+        }
+    }
 }
 
 /// The lane kernel of [`Mlp`]: F per lane over all rows (`batch` None, `grad` None: [`Objective::loss`]),
