@@ -386,10 +386,7 @@ fn dense_forward_block<const OB: usize>(
         for k in 0..n_in {
             let xv = x[k];
             for i in 0..OB {
-                let wv = wr[i][k];
-                for l in 0..LANES {
-                    acc[i].0[l] += wv.0[l] * xv.0[l];
-                }
+                acc[i] = mac(acc[i], wr[i][k], xv);
             }
         }
         for i in 0..OB {
