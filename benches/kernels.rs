@@ -1,18 +1,21 @@
 //! Step-kernel benchmarks: `cargo bench --bench kernels`.
 //!
-//! One gradient evaluation per landscape, one full SGD step with noise, one trajectory, and the
-//! normal sampler. These are the numbers performance work (issue 5) moves; they are benchmarks,
+//! One gradient evaluation per landscape, one full SGD step with noise, one trajectory, the normal
+//! sampler, and the W2 network (8 → 32 → 32 → 1, tanh, 16 teacher rows): its gradient for one θ and
+//! one full lane-batched step of 8 trajectories (docs/performance.md). These are the numbers performance work (issue 5) moves; they are benchmarks,
 //! never timed tests.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 use lojasim::config::{Experiment, Settings};
-use lojasim::landscape::{Gradient, ProblemKind, Quadratic, Ring};
-use lojasim::noise::NoiseDist;
+use lojasim::landscape::{Activation, Gradient, Mlp, Objective, ProblemKind, Quadratic, Ring};
+use lojasim::noise::{NoiseDist, NoiseModel};
 use lojasim::rng::trajectory_rng;
-use lojasim::runner::Workspace;
+use lojasim::runner::{Dynamics, LaneWorkspace, Workspace};
+use lojasim::schedule::StepSchedule;
 use lojasim::stepper::sgd_step;
+use lojasim::tally::Tally;
 use rand_distr::{Distribution, StandardNormal};
 
 fn gradients(c: &mut Criterion) {
@@ -77,5 +80,47 @@ fn trajectory(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, gradients, steps, trajectory);
+/// The W2 network: one full-batch gradient (one trajectory), and one lane-batched ml-noise step
+/// of 8 trajectories (gradient of 8 θ, 8 × 1377 normals, update), via a 1-step run.
+fn mlp(c: &mut Criterion) {
+    let data = std::sync::Arc::new(
+        lojasim::data::Dataset::parse("teacher.csv", include_str!("../data/teacher.csv"), None)
+            .unwrap(),
+    );
+    let m = Mlp::new(data, &[32, 32], Activation::Tanh).unwrap();
+    let d = m.dim();
+    let theta: Vec<f64> = (0..d)
+        .map(|j| ((j * 7919) % 200) as f64 / 1000.0 - 0.1)
+        .collect();
+    let mut grad = vec![0.0; d];
+    let mut work = vec![0.0; m.workspace_len()];
+    let mut g = c.benchmark_group("mlp W2");
+    g.sample_size(20);
+    g.bench_function("gradient/mlp 8-32-32-1 tanh, 16 rows", |b| {
+        b.iter(|| m.loss_and_gradient(black_box(&theta), &mut grad, &mut work))
+    });
+    let dynamics = Dynamics {
+        landscape: &m,
+        theta0: &theta,
+        noise: NoiseModel::Ml { sigma: 1.0 },
+        noise_dist: NoiseDist::Gaussian,
+        schedule: StepSchedule::Constant { eta: 0.01 },
+        radius: 10.0,
+        steps: 1,
+        eps: 1e-6,
+    };
+    let grid = lojasim::tally::curve_grid(1);
+    let mut lws = LaneWorkspace::new(&dynamics);
+    let mut tally = Tally::new(grid.clone());
+    let mut i = 0;
+    g.bench_function("step/mlp W2, 8 trajectories in lanes", |b| {
+        b.iter(|| {
+            i += 8;
+            dynamics.run_lanes(0, i, 8, &mut lws, &grid, &mut tally)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, gradients, steps, trajectory, mlp);
 criterion_main!(benches);

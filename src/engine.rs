@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+use crate::lanes::LANES;
 use crate::rng::trajectory_rng;
-use crate::runner::{Dynamics, Workspace};
+use crate::runner::{Dynamics, LaneWorkspace, Workspace};
 use crate::tally::{Tally, curve_grid};
 
 /// Trajectories per work item. Large enough to amortise scheduling, small enough to balance two
@@ -42,10 +43,17 @@ pub fn simulate(
     let first_block = range.start / BLOCK;
     let end_block = range.end.div_ceil(BLOCK);
     let cancelled = || control.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    let lanes = dynamics.lane_kernel();
     let tally = (first_block..end_block)
         .into_par_iter()
         .fold(
-            || (Tally::new(grid.clone()), Workspace::new(dynamics.landscape)),
+            || {
+                let ws = match lanes {
+                    Some(_) => Err(LaneWorkspace::new(dynamics)),
+                    None => Ok(Workspace::new(dynamics.landscape)),
+                };
+                (Tally::new(grid.clone()), ws)
+            },
             |(mut tally, mut ws), block| {
                 if cancelled() {
                     return (tally, ws);
@@ -53,11 +61,22 @@ pub fn simulate(
                 // Blocks are aligned to multiples of BLOCK in the global index, clipped to the range.
                 let start = (block * BLOCK).max(range.start);
                 let end = ((block + 1) * BLOCK).min(range.end);
-                for i in start..end {
-                    let mut rng = trajectory_rng(seed, i);
-                    let outcome =
-                        dynamics.run(&mut rng, &mut ws, &grid, |j, f, _| tally.record_loss(j, f));
-                    tally.record_outcome(outcome);
+                match (&mut ws, lanes) {
+                    (Err(lws), Some(_)) => {
+                        for first in (start..end).step_by(LANES) {
+                            let count = (end - first).min(LANES as u64) as usize;
+                            dynamics.run_lanes(seed, first, count, lws, &grid, &mut tally);
+                        }
+                    }
+                    (Ok(ws), _) => {
+                        for i in start..end {
+                            let mut rng = trajectory_rng(seed, i);
+                            let outcome = dynamics
+                                .run(&mut rng, ws, &grid, |j, f, _| tally.record_loss(j, f));
+                            tally.record_outcome(outcome);
+                        }
+                    }
+                    (Err(_), None) => unreachable!("lane workspaces exist only with a lane kernel"),
                 }
                 if let Some(p) = control.progress {
                     p(end - start);

@@ -21,6 +21,7 @@ pub mod error;
 pub mod estimate;
 pub mod init;
 pub mod landscape;
+pub mod lanes;
 pub mod linalg;
 pub mod noise;
 pub mod output;

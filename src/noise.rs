@@ -84,8 +84,14 @@ impl std::fmt::Display for BatchMode {
 /// (at most m/2^64 in probability) is far below anything a simulation can detect, and it keeps the
 /// consumption at exactly one word per index.
 #[inline]
-fn index_below<R: Rng + ?Sized>(rng: &mut R, m: usize) -> usize {
-    ((u128::from(rng.next_u64()) * m as u128) >> 64) as usize
+fn index_below_rng<R: Rng + ?Sized>(rng: &mut R, m: usize) -> usize {
+    index_below(rng.next_u64(), m)
+}
+
+/// ⌊w·m / 2^64⌋: the index in 0..m that the word w selects.
+#[inline(always)]
+pub fn index_below(w: u64, m: usize) -> usize {
+    ((u128::from(w) * m as u128) >> 64) as usize
 }
 
 /// Fills `batch` with B = `batch.len()` row indices in 0..n, drawing exactly B words from `rng`.
@@ -102,7 +108,7 @@ pub fn draw_batch<R: Rng + ?Sized>(
     match mode {
         BatchMode::WithReplacement => {
             for b in batch.iter_mut() {
-                *b = index_below(rng, n);
+                *b = index_below_rng(rng, n);
             }
         }
         BatchMode::WithoutReplacement => {
@@ -110,7 +116,7 @@ pub fn draw_batch<R: Rng + ?Sized>(
                 *s = i;
             }
             for (j, b) in batch.iter_mut().enumerate() {
-                let k = j + index_below(rng, n - j);
+                let k = j + index_below_rng(rng, n - j);
                 scratch.swap(j, k);
                 *b = scratch[j];
             }

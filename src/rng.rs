@@ -24,13 +24,21 @@ pub fn splitmix64_mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The generator of trajectory `index` under master seed `seed`.
-pub fn trajectory_rng(seed: u64, index: u64) -> TrajectoryRng {
+/// The four state words of trajectory `index`'s generator under master seed `seed`: words
+/// `4i+1 … 4i+4` of the SplitMix64 sequence started at `seed`.
+#[inline]
+pub fn trajectory_state(seed: u64, index: u64) -> [u64; 4] {
     let base = index.wrapping_mul(4);
-    let mut bytes = [0u8; 32];
-    for (j, chunk) in bytes.chunks_exact_mut(8).enumerate() {
+    std::array::from_fn(|j| {
         let k = base.wrapping_add(j as u64 + 1);
-        let word = splitmix64_mix(seed.wrapping_add(k.wrapping_mul(GOLDEN_GAMMA)));
+        splitmix64_mix(seed.wrapping_add(k.wrapping_mul(GOLDEN_GAMMA)))
+    })
+}
+
+/// The generator of trajectory `index` under master seed `seed` (state [`trajectory_state`]).
+pub fn trajectory_rng(seed: u64, index: u64) -> TrajectoryRng {
+    let mut bytes = [0u8; 32];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(trajectory_state(seed, index)) {
         chunk.copy_from_slice(&word.to_le_bytes());
     }
     // An all-zero state is the one fixed point of xoshiro; SplitMix64 words are never all zero at

@@ -4,11 +4,12 @@
 //! every step, whether the trajectory has exited; at the horizon it decides convergence. Every
 //! trajectory ends in exactly one [`Outcome`].
 
-use crate::landscape::Landscape;
-use crate::noise::{NoiseDist, NoiseModel, draw_batch};
-use crate::rng::TrajectoryRng;
+use crate::landscape::{Landscape, LaneGradient};
+use crate::lanes::{LANES, Lane, LaneRngs, add_scaled_normals};
+use crate::noise::{BatchMode, NoiseDist, NoiseModel, draw_batch, index_below};
+use crate::rng::{TrajectoryRng, trajectory_state};
 use crate::schedule::StepSchedule;
-use crate::stepper::sgd_step;
+use crate::stepper::{sgd_step, sgd_step_lanes};
 
 /// How a trajectory ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +75,151 @@ impl Workspace {
     }
 }
 
+/// Where [`Dynamics::run_lanes`] reports (a [`crate::tally::Tally`]).
+pub trait LaneSink {
+    /// F(θ_k) at grid index j of a trajectory still in the ball.
+    fn loss(&mut self, j: usize, f: f64);
+    /// How a trajectory ended.
+    fn outcome(&mut self, outcome: Outcome);
+}
+
+/// Scratch memory for one lane group ([`Dynamics::run_lanes`]), reused like [`Workspace`].
+#[derive(Clone, Debug)]
+pub struct LaneWorkspace {
+    theta: Vec<Lane>,
+    grad: Vec<Lane>,
+    work: Vec<Lane>,
+    batch: Vec<[usize; LANES]>,
+}
+
+impl LaneWorkspace {
+    pub fn new(dynamics: &Dynamics<'_>) -> Self {
+        let d = dynamics.landscape.dim();
+        let batch = match dynamics.noise {
+            NoiseModel::Minibatch { batch, .. } => batch,
+            _ => 0,
+        };
+        let work = dynamics
+            .landscape
+            .lanes()
+            .map_or(0, |lg| lg.lane_workspace_len(batch));
+        Self {
+            theta: vec![Lane::ZERO; d],
+            grad: vec![Lane::ZERO; d],
+            work: vec![Lane::ZERO; work],
+            batch: vec![[0; LANES]; batch],
+        }
+    }
+}
+
 impl Dynamics<'_> {
+    /// The lane kernel, if these dynamics can run lane-batched: the landscape has one, Z is
+    /// Gaussian (or absent), and minibatches are drawn with replacement from a landscape with
+    /// per-sample lane gradients. Otherwise the engine runs one trajectory at a time.
+    pub fn lane_kernel(&self) -> Option<&dyn LaneGradient> {
+        let lg = self.landscape.lanes()?;
+        let ok = match self.noise {
+            NoiseModel::Minibatch { mode, .. } => {
+                mode == BatchMode::WithReplacement && lg.lanes_per_sample()
+            }
+            NoiseModel::Ml { .. } | NoiseModel::Bounded { .. } => {
+                self.noise_dist == NoiseDist::Gaussian
+            }
+            NoiseModel::None => true,
+        };
+        ok.then_some(lg)
+    }
+
+    /// Runs trajectories `first … first + count − 1` (count ≤ [`LANES`]) of master seed `seed` in
+    /// lockstep, one per lane, with the lane kernel ([`Dynamics::lane_kernel`], which must exist). Per
+    /// trajectory the calls and their values are those of [`Dynamics::run`]: `sink.loss(j, F(θ_k))`
+    /// for each grid step k = `grid[j]` while it is in the ball, then `sink.outcome` once. A lane that has exited idles (its values
+    /// are ignored) until every lane has finished.
+    pub fn run_lanes(
+        &self,
+        seed: u64,
+        first: u64,
+        count: usize,
+        ws: &mut LaneWorkspace,
+        grid: &[u64],
+        sink: &mut impl LaneSink,
+    ) {
+        assert!((1..=LANES).contains(&count));
+        let lg = self
+            .lane_kernel()
+            .expect("run_lanes needs dynamics with a lane kernel");
+        // Unused lanes repeat the first trajectory and are never reported.
+        let mut rngs = LaneRngs::new(std::array::from_fn(|l| {
+            trajectory_state(seed, first + if l < count { l as u64 } else { 0 })
+        }));
+        let mut alive: [bool; LANES] = std::array::from_fn(|l| l < count);
+        let LaneWorkspace {
+            theta,
+            grad,
+            work,
+            batch,
+        } = ws;
+        for (t, &t0) in theta.iter_mut().zip(self.theta0) {
+            *t = Lane::splat(t0);
+        }
+        let n_rows = self.landscape.per_sample().map_or(0, |ps| ps.samples());
+        let r2 = self.radius * self.radius;
+        let sqrt_d = (theta.len() as f64).sqrt();
+        let mut next = 0;
+        for k in 0..self.steps {
+            if let NoiseModel::Minibatch { .. } = self.noise {
+                if grid[next] == k {
+                    let loss = lg.lanes_loss(theta, work);
+                    for l in (0..LANES).filter(|&l| alive[l]) {
+                        sink.loss(next, loss.0[l]);
+                    }
+                    next += 1;
+                }
+                for b in batch.iter_mut() {
+                    let words = rngs.next_u64();
+                    for l in 0..LANES {
+                        b[l] = index_below(words[l], n_rows);
+                    }
+                }
+                lg.lanes_batch_loss_and_gradient(theta, batch, grad, work);
+            } else {
+                let loss = lg.lanes_loss_and_gradient(theta, grad, work);
+                if grid[next] == k {
+                    for l in (0..LANES).filter(|&l| alive[l]) {
+                        sink.loss(next, loss.0[l]);
+                    }
+                    next += 1;
+                }
+                if self.noise.is_random() {
+                    // As in `NoiseDist::add_scaled`: s = scale / √d.
+                    let s = Lane(loss.0.map(|f| self.noise.scale(f) / sqrt_d));
+                    add_scaled_normals(&mut rngs, grad, &s);
+                }
+            }
+            let dist2 =
+                sgd_step_lanes(theta, self.theta0, grad, &Lane::splat(self.schedule.eta(k)));
+            for (l, &d2) in dist2.0.iter().enumerate() {
+                if alive[l] && (d2.is_nan() || d2 > r2 || d2.is_infinite()) {
+                    alive[l] = false;
+                    sink.outcome(Outcome::Exited { step: k + 1 });
+                }
+            }
+            if !alive.contains(&true) {
+                return;
+            }
+        }
+        let loss = lg.lanes_loss(theta, work);
+        for l in (0..LANES).filter(|&l| alive[l]) {
+            let f = loss.0[l];
+            sink.loss(next, f);
+            sink.outcome(if f <= self.eps {
+                Outcome::Converged
+            } else {
+                Outcome::NotConverged
+            });
+        }
+    }
+
     /// Runs one trajectory. `on_grid(j, F(θ_k), θ_k)` is called for each k = `grid[j]` the
     /// trajectory is still in the ball at (k = 0 included; k = K only if it stayed throughout).
     /// After an exit, [`Workspace::theta`] holds the first iterate outside the ball.
@@ -151,7 +296,7 @@ impl Dynamics<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::landscape::Quadratic;
     use crate::rng::trajectory_rng;
@@ -235,5 +380,84 @@ mod tests {
             |_, _, _| {},
         );
         assert_eq!(outcome, Outcome::Exited { step: 1 });
+    }
+
+    /// Records everything a trajectory reports, in order, to compare the two paths.
+    #[derive(Default)]
+    struct Log(Vec<(usize, u64)>, Vec<Outcome>);
+    impl LaneSink for Log {
+        fn loss(&mut self, j: usize, f: f64) {
+            self.0.push((j, f.to_bits()));
+        }
+        fn outcome(&mut self, outcome: Outcome) {
+            self.1.push(outcome);
+        }
+    }
+
+    /// The lane-batched path reports, trajectory by trajectory, exactly what the one-trajectory
+    /// path reports: the same F(θ_k) bits at every grid step and the same outcome. Groups of 8, 3
+    /// and 1 lanes, at every instruction-set level this CPU has.
+    pub(crate) fn assert_lanes_match_scalar(dynamics: &Dynamics<'_>, seed: u64, n: u64) {
+        assert!(dynamics.lane_kernel().is_some());
+        let grid = crate::tally::curve_grid(dynamics.steps);
+        let mut ws = Workspace::new(dynamics.landscape);
+        let mut lws = LaneWorkspace::new(dynamics);
+        for level in [
+            crate::lanes::Level::Baseline,
+            crate::lanes::Level::Avx2,
+            crate::lanes::Level::Avx512,
+        ] {
+            crate::lanes::set_max_level(level);
+            let mut first = 0;
+            for count in [8, 3, 1].into_iter().cycle() {
+                if first >= n {
+                    break;
+                }
+                let count = count.min((n - first) as usize);
+                let mut want = Log::default();
+                for i in first..first + count as u64 {
+                    let mut one = Log::default();
+                    let o =
+                        dynamics.run(&mut trajectory_rng(seed, i), &mut ws, &grid, |j, f, _| {
+                            one.loss(j, f)
+                        });
+                    want.0.extend(one.0);
+                    want.1.push(o);
+                }
+                let mut got = Log::default();
+                dynamics.run_lanes(seed, first, count, &mut lws, &grid, &mut got);
+                want.0.sort_unstable();
+                got.0.sort_unstable();
+                assert_eq!(got.0, want.0, "losses of {first}..+{count} at {level:?}");
+                let key = |o: &Outcome| format!("{o:?}");
+                want.1.sort_by_key(key);
+                got.1.sort_by_key(key);
+                assert_eq!(got.1, want.1, "outcomes of {first}..+{count} at {level:?}");
+                first += count as u64;
+            }
+        }
+        crate::lanes::set_max_level(crate::lanes::Level::Avx512);
+    }
+
+    #[test]
+    fn lanes_match_one_trajectory_runs_on_a_quadratic() {
+        let q = Quadratic::new(vec![0.5, 1.0, 2.0, 4.0]).unwrap();
+        for (noise, radius) in [
+            (NoiseModel::Ml { sigma: 8.0 }, 0.3),
+            (NoiseModel::Bounded { sigma: 0.01 }, 0.3),
+            (NoiseModel::None, 1.0),
+        ] {
+            let dynamics = Dynamics {
+                landscape: &q,
+                theta0: &[0.1, -0.05, 0.02, 0.01],
+                noise,
+                noise_dist: NoiseDist::Gaussian,
+                schedule: StepSchedule::Constant { eta: 0.3 },
+                radius,
+                steps: 150,
+                eps: 1e-6,
+            };
+            assert_lanes_match_scalar(&dynamics, 3, 40);
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! The SGD update itself. It only moves θ; deciding what a step means is the runner's job.
 
+use crate::lanes::{LANES, Lane, multiversion};
+
 /// θ ← θ − η·g, returning |θ − θ0|² of the new iterate (fused into the same pass over θ).
 #[inline]
 pub fn sgd_step(theta: &mut [f64], theta0: &[f64], g: &[f64], eta: f64) -> f64 {
@@ -11,6 +13,25 @@ pub fn sgd_step(theta: &mut [f64], theta0: &[f64], g: &[f64], eta: f64) -> f64 {
     }
     dist2
 }
+
+#[inline(always)]
+fn sgd_step_lanes_impl(theta: &mut [Lane], theta0: &[f64], g: &[Lane], eta: &Lane) -> Lane {
+    let mut dist2 = Lane::ZERO;
+    for ((t, &t0), gi) in theta.iter_mut().zip(theta0).zip(g) {
+        for l in 0..LANES {
+            t.0[l] -= eta.0[l] * gi.0[l];
+            let d = t.0[l] - t0;
+            dist2.0[l] += d * d;
+        }
+    }
+    dist2
+}
+
+multiversion!(
+    /// [`sgd_step`] for each lane l of structure-of-arrays θ and g, with step `eta[l]`.
+    pub fn sgd_step_lanes(theta: &mut [Lane], theta0: &[f64], g: &[Lane], eta: &Lane) -> Lane
+        => sgd_step_lanes_impl
+);
 
 #[cfg(test)]
 mod tests {

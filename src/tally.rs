@@ -138,6 +138,16 @@ impl Tally {
     }
 }
 
+impl crate::runner::LaneSink for Tally {
+    fn loss(&mut self, j: usize, f: f64) {
+        self.record_loss(j, f);
+    }
+
+    fn outcome(&mut self, outcome: Outcome) {
+        self.record_outcome(outcome);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

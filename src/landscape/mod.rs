@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::data::Dataset;
 use crate::error::ConfigError;
+use crate::lanes::{LANES, Lane};
 
 /// The loss F(θ) ≥ 0.
 pub trait Objective: Send + Sync {
@@ -91,6 +92,38 @@ pub trait PerSampleGradient: Sync {
     ) -> f64;
 }
 
+/// [`LANES`] parameter vectors at once, in structure-of-arrays form: `theta[j].0[l]` is coordinate
+/// j of lane l. Lane by lane, every method returns bit for bit what the one-vector method it names
+/// returns (same operations in the same order), so the engine may use either ([`crate::lanes`]).
+pub trait LaneGradient: Sync {
+    /// Scratch length, in [`Lane`]s, for [`LaneGradient::lanes_loss`] and for batches of up to
+    /// `batch` rows.
+    fn lane_workspace_len(&self, batch: usize) -> usize;
+    /// Per lane, [`Objective::loss`].
+    fn lanes_loss(&self, theta: &[Lane], work: &mut [Lane]) -> Lane;
+    /// Per lane, [`Gradient::loss_and_gradient`].
+    fn lanes_loss_and_gradient(&self, theta: &[Lane], grad: &mut [Lane], work: &mut [Lane])
+    -> Lane;
+    /// Whether [`LaneGradient::lanes_batch_loss_and_gradient`] is available.
+    fn lanes_per_sample(&self) -> bool {
+        false
+    }
+    /// Per lane l, [`PerSampleGradient::batch_loss_and_gradient`] for the batch
+    /// (`batch[0][l]`, `batch[1][l]`, …).
+    ///
+    /// # Panics
+    /// If [`LaneGradient::lanes_per_sample`] is false.
+    fn lanes_batch_loss_and_gradient(
+        &self,
+        _theta: &[Lane],
+        _batch: &[[usize; LANES]],
+        _grad: &mut [Lane],
+        _work: &mut [Lane],
+    ) -> Lane {
+        unimplemented!("this landscape has no per-sample lane kernel")
+    }
+}
+
 /// What the engine needs of a landscape.
 pub trait Landscape: Gradient {
     /// Exact α and C_L over the closed ball B(θ0, r), when a closed form is known.
@@ -99,6 +132,11 @@ pub trait Landscape: Gradient {
     /// The per-sample capability, for minibatch noise; `None` for landscapes that are not a mean
     /// over samples.
     fn per_sample(&self) -> Option<&dyn PerSampleGradient> {
+        None
+    }
+
+    /// The lane-batched kernel, when the landscape has one.
+    fn lanes(&self) -> Option<&dyn LaneGradient> {
         None
     }
 

@@ -7,8 +7,9 @@
 //! With a common curvature a and machine-learning noise the expected loss contracts by exactly the
 //! theory's ρ per step (docs/theory.md), which makes this landscape the sharpest check of the engine.
 
-use super::{BallConstants, ConstantsSource, Gradient, Landscape, Objective};
+use super::{BallConstants, ConstantsSource, Gradient, Landscape, LaneGradient, Objective};
 use crate::error::{ConfigError, check};
+use crate::lanes::{LANES, Lane, multiversion};
 
 /// F(θ) = ½ Σ a_i θ_i².
 #[derive(Clone, Debug, PartialEq)]
@@ -60,7 +61,59 @@ impl Gradient for Quadratic {
     }
 }
 
+#[inline(always)]
+fn lanes_loss_impl(curvature: &[f64], theta: &[Lane]) -> Lane {
+    // `Iterator::sum` of f64 starts from −0.0.
+    let mut sum = Lane::splat(-0.0);
+    for (&a, t) in curvature.iter().zip(theta) {
+        for l in 0..LANES {
+            sum.0[l] += a * t.0[l] * t.0[l];
+        }
+    }
+    Lane(sum.0.map(|s| 0.5 * s))
+}
+
+#[inline(always)]
+fn lanes_loss_and_gradient_impl(curvature: &[f64], theta: &[Lane], grad: &mut [Lane]) -> Lane {
+    let mut twice_f = Lane::ZERO;
+    for ((g, &a), t) in grad.iter_mut().zip(curvature).zip(theta) {
+        for l in 0..LANES {
+            let at = a * t.0[l];
+            g.0[l] = at;
+            twice_f.0[l] += at * t.0[l];
+        }
+    }
+    Lane(twice_f.0.map(|s| 0.5 * s))
+}
+
+multiversion!(fn lanes_loss(curvature: &[f64], theta: &[Lane]) -> Lane => lanes_loss_impl);
+multiversion!(fn lanes_loss_and_gradient(curvature: &[f64], theta: &[Lane], grad: &mut [Lane]) -> Lane
+    => lanes_loss_and_gradient_impl);
+
+impl LaneGradient for Quadratic {
+    fn lane_workspace_len(&self, _batch: usize) -> usize {
+        0
+    }
+
+    fn lanes_loss(&self, theta: &[Lane], _work: &mut [Lane]) -> Lane {
+        lanes_loss(&self.curvature, theta)
+    }
+
+    fn lanes_loss_and_gradient(
+        &self,
+        theta: &[Lane],
+        grad: &mut [Lane],
+        _work: &mut [Lane],
+    ) -> Lane {
+        lanes_loss_and_gradient(&self.curvature, theta, grad)
+    }
+}
+
 impl Landscape for Quadratic {
+    fn lanes(&self) -> Option<&dyn LaneGradient> {
+        Some(self)
+    }
+
     fn exact_constants(&self, _theta0: &[f64], _radius: f64) -> Option<BallConstants> {
         let min = self.curvature.iter().copied().fold(f64::INFINITY, f64::min);
         let max = self.curvature.iter().copied().fold(0.0, f64::max);

@@ -1,0 +1,129 @@
+//! Lane batching: [`LANES`] trajectories advanced together in structure-of-arrays form, so that the
+//! inner loops run across trajectories (one SIMD lane each: the same landscape, different θ).
+//!
+//! Nothing here changes a result. Each lane performs exactly the floating-point operations, in
+//! the same order, that the one-trajectory path ([`crate::runner::Dynamics::run`]) performs, and
+//! each lane draws from its own trajectory's stream with the same consumption pattern
+//! ([`LaneRngs`]). Rust never contracts `a * b + c` into a fused multiply-add, so the vectorised
+//! code rounds exactly like the scalar code on every CPU.
+//!
+//! Kernels are compiled three times (AVX-512, AVX2 + FMA, baseline x86-64 / other targets) by
+//! [`multiversion!`] and chosen at run time ([`level`]), so the binary runs on any CPU.
+//! `LOJASIM_SIMD=baseline|avx2|avx512` caps the level (for benchmarks and tests of the fallbacks).
+//!
+//! Loops run over lane indices (`for l in 0..LANES`) on purpose: they index several arrays at once,
+//! the form LLVM vectorises.
+#![allow(clippy::needless_range_loop)]
+
+mod normal;
+mod ziggurat_tables;
+
+pub use normal::{LaneRngs, add_scaled_normals};
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Trajectories per lane group: one AVX-512 register of f64.
+pub const LANES: usize = 8;
+
+/// One value per lane, aligned to a cache line (and to a 512-bit register).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, align(64))]
+pub struct Lane(pub [f64; LANES]);
+
+impl Lane {
+    pub const ZERO: Lane = Lane([0.0; LANES]);
+
+    #[inline(always)]
+    pub fn splat(x: f64) -> Lane {
+        Lane([x; LANES])
+    }
+}
+
+impl Default for Lane {
+    fn default() -> Self {
+        Lane::ZERO
+    }
+}
+
+/// The instruction-set level the kernels run at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Baseline = 1,
+    Avx2 = 2,
+    Avx512 = 3,
+}
+
+static LEVEL: AtomicU8 = AtomicU8::new(0);
+
+/// The best level this CPU supports, capped by `LOJASIM_SIMD` (read once).
+#[inline]
+pub fn level() -> Level {
+    match LEVEL.load(Ordering::Relaxed) {
+        1 => Level::Baseline,
+        2 => Level::Avx2,
+        3 => Level::Avx512,
+        _ => {
+            let l = detect();
+            LEVEL.store(l as u8, Ordering::Relaxed);
+            l
+        }
+    }
+}
+
+/// Caps the level for this process (tests of the fallbacks; never raises it above the CPU's).
+pub fn set_max_level(max: Level) {
+    LEVEL.store(detect().min(max) as u8, Ordering::Relaxed);
+}
+
+fn detect() -> Level {
+    let cap = match std::env::var("LOJASIM_SIMD").as_deref() {
+        Ok("baseline") => Level::Baseline,
+        Ok("avx2") => Level::Avx2,
+        _ => Level::Avx512,
+    };
+    #[cfg(target_arch = "x86_64")]
+    let cpu = if is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512dq")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+    {
+        Level::Avx512
+    } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        Level::Avx2
+    } else {
+        Level::Baseline
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let cpu = Level::Baseline;
+    cpu.min(cap)
+}
+
+/// Defines `fn $name(args) -> R` that calls the `#[inline(always)]` function `$imp` compiled for
+/// the best available [`Level`]. `$imp` must not be a `#[target_feature]` function itself.
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($a:ident : $t:ty),* $(,)?) -> $r:ty => $imp:path) => {
+        $(#[$m])*
+        $vis fn $name($($a: $t),*) -> $r {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,bmi1,bmi2")]
+                fn avx512($($a: $t),*) -> $r {
+                    $imp($($a),*)
+                }
+                #[target_feature(enable = "avx2,fma,bmi1,bmi2")]
+                fn avx2($($a: $t),*) -> $r {
+                    $imp($($a),*)
+                }
+                match $crate::lanes::level() {
+                    // SAFETY: `level()` reports only features the running CPU has.
+                    $crate::lanes::Level::Avx512 => return unsafe { avx512($($a),*) },
+                    $crate::lanes::Level::Avx2 => return unsafe { avx2($($a),*) },
+                    $crate::lanes::Level::Baseline => {}
+                }
+            }
+            $imp($($a),*)
+        }
+    };
+}
+pub(crate) use multiversion;

@@ -1,0 +1,256 @@
+//! [`LANES`] trajectory streams in structure-of-arrays form, and standard normals drawn from them
+//! exactly as `rand_distr::StandardNormal` draws them from a `Xoshiro256PlusPlus`.
+//!
+//! Lane l holds the four state words of trajectory i_l's generator ([`crate::rng::trajectory_state`])
+//! and steps them with the xoshiro256++ recurrence, so its outputs are the ones
+//! `trajectory_rng(seed, i_l)` would give, in the same order. Normals use the same ZIGNOR ziggurat:
+//! the fast path (one word: layer i from the low 8 bits, u ∈ [−1, 1) from the high 52, accept if
+//! |u·x_i| < x_{i+1}, about 98.8 % of draws) runs across the lanes at once; a lane that misses it
+//! finishes that draw alone with `rand_distr`'s own code on a scalar copy of its state, which
+//! consumes the further words the scalar sampler would.
+
+use rand::distr::Open01;
+use rand::{Rng, RngExt, TryRng};
+use rand_distr::{Distribution, StandardNormal};
+
+use super::ziggurat_tables::{ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
+use super::{LANES, Lane};
+
+/// The generators of one lane group.
+#[derive(Clone, Debug)]
+pub struct LaneRngs {
+    /// `s[w][l]`: state word w of lane l.
+    s: [[u64; LANES]; 4],
+}
+
+impl LaneRngs {
+    /// Lane l starts from the state words `states[l]`.
+    pub fn new(states: [[u64; 4]; LANES]) -> Self {
+        let mut s = [[0; LANES]; 4];
+        for (l, st) in states.iter().enumerate() {
+            for w in 0..4 {
+                s[w][l] = st[w];
+            }
+        }
+        Self { s }
+    }
+
+    /// The next 64-bit word of every lane.
+    #[inline(always)]
+    pub fn next_u64(&mut self) -> [u64; LANES] {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut out = [0; LANES];
+        for l in 0..LANES {
+            out[l] = s0[l]
+                .wrapping_add(s3[l])
+                .rotate_left(23)
+                .wrapping_add(s0[l]);
+            let t = s1[l] << 17;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = s3[l].rotate_left(45);
+        }
+        out
+    }
+
+    /// For each coordinate j in order, draws one standard normal z_l per lane and adds
+    /// `scale[l]·z_l` to `g[j][l]` — per lane, what `NoiseDist::Gaussian.add_scaled` does with
+    /// s = `scale[l]`.
+    #[inline(always)]
+    pub fn add_scaled_normals(&mut self, g: &mut [Lane], scale: &Lane) {
+        for gj in g.iter_mut() {
+            let z = self.standard_normals();
+            for l in 0..LANES {
+                gj.0[l] += scale.0[l] * z[l];
+            }
+        }
+    }
+
+    /// One standard normal per lane.
+    #[inline(always)]
+    pub fn standard_normals(&mut self) -> [f64; LANES] {
+        let bits = self.next_u64();
+        let mut z = [0.0; LANES];
+        let mut all_fast = true;
+        for l in 0..LANES {
+            let (x, fast) = fast_path(bits[l]);
+            z[l] = x;
+            all_fast &= fast;
+        }
+        if !all_fast {
+            for l in 0..LANES {
+                if !fast_path(bits[l]).1 {
+                    z[l] = self.finish_on_lane(l, bits[l]);
+                }
+            }
+        }
+        z
+    }
+
+    /// The rest of `StandardNormal::sample` after the fast path rejected `bits`, on lane l alone.
+    #[cold]
+    #[inline(never)]
+    fn finish_on_lane(&mut self, l: usize, bits: u64) -> f64 {
+        let mut rng = Scalar {
+            s: [self.s[0][l], self.s[1][l], self.s[2][l], self.s[3][l]],
+        };
+        let z = finish_rejected(&mut rng, bits);
+        for w in 0..4 {
+            self.s[w][l] = rng.s[w];
+        }
+        z
+    }
+}
+
+#[inline(always)]
+fn add_scaled_normals_impl(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane) {
+    rngs.add_scaled_normals(g, scale)
+}
+
+super::multiversion!(
+    /// [`LaneRngs::add_scaled_normals`], compiled for the best available instruction set.
+    pub fn add_scaled_normals(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane) -> ()
+        => add_scaled_normals_impl
+);
+
+/// x_{i+1} at index i, so that the fast path gathers from two tables with the same index (a
+/// shifted index defeats vectorised gathers).
+static ZIG_NORM_X_NEXT: [f64; 256] = {
+    let mut t = [0.0; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = ZIG_NORM_X[i + 1];
+        i += 1;
+    }
+    t
+};
+static ZIG_NORM_X_HEAD: [f64; 256] = {
+    let mut t = [0.0; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = ZIG_NORM_X[i];
+        i += 1;
+    }
+    t
+};
+
+/// The ziggurat's first attempt from one word: (x, accepted).
+#[inline(always)]
+fn fast_path(bits: u64) -> (f64, bool) {
+    let i = (bits & 0xff) as usize;
+    // rand's `into_float_with_exponent(1)`: 52 random mantissa bits in [2, 4), minus 3.
+    let u = f64::from_bits((bits >> 12) | (1024u64 << 52)) - 3.0;
+    let x = u * ZIG_NORM_X_HEAD[i];
+    (x, x.abs() < ZIG_NORM_X_NEXT[i])
+}
+
+/// `rand_distr` 0.6's ziggurat (`utils::ziggurat` with `StandardNormal`'s pdf and tail), continued
+/// after its fast test failed for the word `bits`: same operations, same draws.
+fn finish_rejected<R: Rng>(rng: &mut R, bits: u64) -> f64 {
+    let i = (bits & 0xff) as usize;
+    let u = f64::from_bits((bits >> 12) | (1024u64 << 52)) - 3.0;
+    let x = u * ZIG_NORM_X[i];
+    if i == 0 {
+        let (mut tx, mut ty) = (1.0f64, 0.0f64);
+        while -2.0 * ty < tx * tx {
+            let x_: f64 = rng.sample(Open01);
+            let y_: f64 = rng.sample(Open01);
+            tx = x_.ln() / ZIG_NORM_R;
+            ty = y_.ln();
+        }
+        return if u < 0.0 {
+            tx - ZIG_NORM_R
+        } else {
+            ZIG_NORM_R - tx
+        };
+    }
+    if ZIG_NORM_F[i + 1] + (ZIG_NORM_F[i] - ZIG_NORM_F[i + 1]) * rng.random::<f64>()
+        < (-x * x / 2.0).exp()
+    {
+        return x;
+    }
+    // A rejection restarts the loop: a fresh draw of the same distribution.
+    StandardNormal.sample(rng)
+}
+
+/// xoshiro256++ on a copy of one lane's state, for the rare slow draws.
+struct Scalar {
+    s: [u64; 4],
+}
+
+impl TryRng for Scalar {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok((self.try_next_u64()? >> 32) as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let s = &mut self.s;
+        let out = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        Ok(out)
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let w = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&w[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{trajectory_rng, trajectory_state};
+
+    fn lanes(seed: u64) -> LaneRngs {
+        LaneRngs::new(std::array::from_fn(|l| trajectory_state(seed, l as u64)))
+    }
+
+    #[test]
+    fn lane_words_are_the_trajectory_streams() {
+        let mut lr = lanes(11);
+        let mut scalar: Vec<_> = (0..LANES as u64).map(|i| trajectory_rng(11, i)).collect();
+        for _ in 0..1000 {
+            let w = lr.next_u64();
+            for (l, r) in scalar.iter_mut().enumerate() {
+                assert_eq!(w[l], r.next_u64());
+            }
+        }
+    }
+
+    /// 400 000 normals per lane (about 4 800 slow-path draws each, tail draws included), and then
+    /// the next word: both must equal what `StandardNormal` on `trajectory_rng` gives.
+    #[test]
+    fn lane_normals_equal_rand_distr_draw_for_draw() {
+        let mut lr = lanes(5);
+        let mut scalar: Vec<_> = (0..LANES as u64).map(|i| trajectory_rng(5, i)).collect();
+        for _ in 0..400_000 {
+            let z = lr.standard_normals();
+            for (l, r) in scalar.iter_mut().enumerate() {
+                let want: f64 = StandardNormal.sample(r);
+                assert_eq!(z[l].to_bits(), want.to_bits());
+            }
+        }
+        let w = lr.next_u64();
+        for (l, r) in scalar.iter_mut().enumerate() {
+            assert_eq!(
+                w[l],
+                r.next_u64(),
+                "lane {l} consumed a different number of words"
+            );
+        }
+    }
+}
