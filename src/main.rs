@@ -622,6 +622,8 @@ fn main() -> ExitCode {
 /// renamed over it only once complete, so an interrupted run never leaves a partial file.
 enum Output {
     Stdout,
+    /// A device or pipe such as /dev/null: written in place (a rename would replace it).
+    Special(PathBuf),
     File {
         flag: &'static str,
         temp: tempfile::NamedTempFile,
@@ -634,6 +636,9 @@ impl Output {
     fn open(flag: &'static str, path: &Path, force: bool) -> Result<Self, Failure> {
         if path == Path::new("-") {
             return Ok(Output::Stdout);
+        }
+        if output::is_special_file(path) {
+            return Ok(Output::Special(path.to_path_buf()));
         }
         if path.exists() && !force {
             return Err(usage(format!(
@@ -681,6 +686,13 @@ impl Output {
     ) -> anyhow::Result<()> {
         match self {
             Output::Stdout => write(&mut std::io::stdout().lock()),
+            Output::Special(path) => {
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                write(&mut file)
+            }
             Output::File {
                 flag,
                 mut temp,

@@ -1097,3 +1097,32 @@ fn trace_writes_every_step_of_the_first_trajectories() {
         .stderr(predicate::str::contains("--trace N must be"));
     assert!(!dir.path().join("t2.csv").exists());
 }
+
+/// Writing to a device must not replace it: an atomic rename over /dev/null once turned it into a
+/// regular file on a development machine.
+#[cfg(unix)]
+#[test]
+fn output_to_a_device_is_written_in_place_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let null = std::path::Path::new("/dev/null");
+    assert!(fs::metadata(null).unwrap().file_type().is_char_device());
+    lojasim()
+        .args(SMALL)
+        .args(["--out", "/dev/null", "--curves-out", "/dev/null"])
+        .assert()
+        .success();
+    lojasim()
+        .args([
+            "sweep",
+            "--problem",
+            "ring",
+            "--eta",
+            "0.01,0.02",
+            "--trajectories",
+            "10",
+        ])
+        .args(["--steps", "10", "--quiet", "--out", "/dev/null"])
+        .assert()
+        .success();
+    assert!(fs::metadata(null).unwrap().file_type().is_char_device());
+}

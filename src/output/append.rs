@@ -54,7 +54,12 @@ pub struct Resumed {
 
 enum Sink {
     Stdout,
-    File { file: File, path: PathBuf },
+    /// `special`: a device or pipe (e.g. /dev/null), which is written but cannot be synced.
+    File {
+        file: File,
+        path: PathBuf,
+        special: bool,
+    },
 }
 
 /// A CSV file that only ever grows by whole rows.
@@ -97,7 +102,7 @@ impl AppendCsv {
         let resumed = if resume && path.exists() {
             Some(read_complete_rows(flag, path, header)?)
         } else {
-            if path.exists() && !force {
+            if path.exists() && !force && !is_special_file(path) {
                 return Err(OutputError::Exists {
                     flag,
                     path: path.to_path_buf(),
@@ -112,6 +117,7 @@ impl AppendCsv {
             sink: Sink::File {
                 file,
                 path: path.to_path_buf(),
+                special: is_special_file(path),
             },
             last_sync: Instant::now(),
         };
@@ -139,14 +145,18 @@ impl AppendCsv {
                         error,
                     })
             }
-            Sink::File { file, path } => {
+            Sink::File {
+                file,
+                path,
+                special,
+            } => {
                 let io = |error| OutputError::Io {
                     flag: self.flag,
                     path: path.clone(),
                     error,
                 };
                 file.write_all(&buf).map_err(io)?;
-                if self.last_sync.elapsed() >= SYNC_EVERY {
+                if !*special && self.last_sync.elapsed() >= SYNC_EVERY {
                     file.sync_data().map_err(io)?;
                     self.last_sync = Instant::now();
                 }
@@ -187,13 +197,23 @@ impl AppendCsv {
                 path: path.clone(),
                 error,
             })?;
-        self.sink = Sink::File { file, path };
+        let special = is_special_file(&path);
+        self.sink = Sink::File {
+            file,
+            path,
+            special,
+        };
         Ok(())
     }
 
     /// Syncs the file to disk.
     pub fn finish(self) -> Result<(), OutputError> {
-        if let Sink::File { file, path } = &self.sink {
+        if let Sink::File {
+            file,
+            path,
+            special: false,
+        } = &self.sink
+        {
             file.sync_all().map_err(|error| OutputError::Io {
                 flag: self.flag,
                 path: path.clone(),
@@ -219,6 +239,20 @@ pub fn write_atomically(
     text: &[u8],
     overwrite: bool,
 ) -> Result<(), OutputError> {
+    let io = |error| OutputError::Io {
+        flag,
+        path: path.to_path_buf(),
+        error,
+    };
+    // A device or pipe (`/dev/null`, a FIFO) is written in place: renaming a file over it would
+    // replace the device itself with a regular file.
+    if is_special_file(path) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text))
+            .map_err(io);
+    }
     let dir = parent(path);
     let mut temp = tempfile::Builder::new()
         .prefix(".lojasim-")
@@ -230,11 +264,6 @@ pub fn write_atomically(
             dir: dir.to_path_buf(),
             error,
         })?;
-    let io = |error| OutputError::Io {
-        flag,
-        path: path.to_path_buf(),
-        error,
-    };
     temp.write_all(text).map_err(io)?;
     temp.as_file().sync_all().map_err(io)?;
     let persisted = if overwrite {
@@ -339,6 +368,12 @@ pub fn parse_rows(
             Ok(r.iter().map(str::to_string).collect())
         })
         .collect()
+}
+
+/// Whether `path` exists and is neither a regular file nor a directory (a device, FIFO or socket):
+/// such a target is written in place, never replaced.
+pub fn is_special_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 #[cfg(test)]

@@ -16,4 +16,4 @@ pub mod merge;
 pub mod summary;
 pub mod sweep_csv;
 
-pub use append::{AppendCsv, OutputError, Resumed, parse_rows, write_atomically};
+pub use append::{AppendCsv, OutputError, Resumed, is_special_file, parse_rows, write_atomically};
