@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -618,27 +617,31 @@ fn main() -> ExitCode {
     }
 }
 
-/// Where a whole-file output goes: standard output, or a temporary file beside the target that is
-/// renamed over it only once complete, so an interrupted run never leaves a partial file.
+/// Where a whole-file output goes: standard output, or a file written whole at the end by
+/// [`output::write_atomically`] (temporary file beside it, then rename; a device such as
+/// /dev/null is written in place), so an interrupted run never leaves a partial file.
 enum Output {
     Stdout,
-    /// A device or pipe such as /dev/null: written in place (a rename would replace it).
-    Special(PathBuf),
     File {
         flag: &'static str,
-        temp: tempfile::NamedTempFile,
         path: PathBuf,
+        overwrite: bool,
     },
 }
 
 impl Output {
-    /// Opens the output of `flag` before any work starts, so that a bad path fails at once.
+    /// Checks the output of `flag` before any work starts, so that a bad path fails at once.
     fn open(flag: &'static str, path: &Path, force: bool) -> Result<Self, Failure> {
         if path == Path::new("-") {
             return Ok(Output::Stdout);
         }
+        let file = Output::File {
+            flag,
+            path: path.to_path_buf(),
+            overwrite: force,
+        };
         if output::is_special_file(path) {
-            return Ok(Output::Special(path.to_path_buf()));
+            return Ok(file);
         }
         if path.exists() && !force {
             return Err(usage(format!(
@@ -646,11 +649,12 @@ impl Output {
                 path.display()
             )));
         }
+        // Probe the directory with the same kind of temporary file the final write uses.
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let temp = tempfile::Builder::new()
+        tempfile::Builder::new()
             .prefix(".lojasim-")
             .suffix(".partial")
             .tempfile_in(dir)
@@ -661,11 +665,7 @@ impl Output {
                     dir.display()
                 ))
             })?;
-        Ok(Output::File {
-            flag,
-            temp,
-            path: path.to_path_buf(),
-        })
+        Ok(file)
     }
 
     fn write_csv(self, header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
@@ -686,22 +686,14 @@ impl Output {
     ) -> anyhow::Result<()> {
         match self {
             Output::Stdout => write(&mut std::io::stdout().lock()),
-            Output::Special(path) => {
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                write(&mut file)
-            }
             Output::File {
                 flag,
-                mut temp,
                 path,
+                overwrite,
             } => {
-                write(temp.as_file_mut())?;
-                temp.as_file().sync_all()?;
-                temp.persist(&path)
-                    .with_context(|| format!("{flag}: cannot write {}", path.display()))?;
+                let mut bytes = Vec::new();
+                write(&mut bytes)?;
+                output::write_atomically(flag, &path, &bytes, overwrite)?;
                 Ok(())
             }
         }
