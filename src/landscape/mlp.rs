@@ -22,7 +22,7 @@ use std::sync::Arc;
 use super::{BallConstants, Gradient, Landscape, LaneGradient, Objective, PerSampleGradient};
 use crate::data::Dataset;
 use crate::error::ConfigError;
-use crate::lanes::{LANES, Lane, multiversion};
+use crate::lanes::{LANES, Lane, multiversion, tanh_lane};
 
 /// The hidden layers' nonlinearity φ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -83,48 +83,7 @@ impl std::fmt::Display for Activation {
     }
 }
 
-/// tanh x from additions, multiplications, one division and bit operations only, so that it
-/// vectorises across lanes and rounds identically on every CPU (the platform `libm` tanh differs
-/// between C libraries and cannot be vectorised). Within 4 ulp of the platform value
-/// (tested against `f64::tanh`).
-///
-/// With a = min(|x|, 20) (tanh 20 rounds to 1), e^{2a} − 1 = 2^k·expm1(r) + (2^k − 1) for
-/// 2a = k·ln 2 + r, |r| ≤ ln 2 / 2, expm1(r) by its Taylor series to r¹³/13! (truncation below
-/// 2^−56 relative), and tanh a = (e^{2a} − 1)/(e^{2a} − 1 + 2), sign restored; NaN propagates.
-#[inline(always)]
-pub fn tanh(x: f64) -> f64 {
-    // fdlibm's split of ln 2: k·LN2_HI is exact for |k| < 2^21.
-    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
-    const INV_LN2: f64 = std::f64::consts::LOG2_E;
-    // 1.5·2^52: adding and subtracting it rounds to the nearest integer (|v| < 2^51).
-    const SHIFTER: f64 = 6_755_399_441_055_744.0;
-    const INV_FACT: [f64; 14] = {
-        let mut c = [1.0; 14];
-        let mut n = 2;
-        while n < 14 {
-            c[n] = c[n - 1] / n as f64;
-            n += 1;
-        }
-        c
-    };
-    let a = x.abs();
-    let a = if a < 20.0 { a } else { 20.0 };
-    let y = a + a;
-    let shifted = y * INV_LN2 + SHIFTER;
-    let k = shifted - SHIFTER;
-    let r = (y - k * LN2_HI) - k * LN2_LO;
-    let mut p = INV_FACT[13];
-    for c in INV_FACT[1..13].iter().rev() {
-        p = p * r + c;
-    }
-    let expm1_r = p * r;
-    // 2^k from the integer k in the low bits of `shifted` (0 ≤ k ≤ 58).
-    let two_k = f64::from_bits((shifted.to_bits().wrapping_add(1023)) << 52);
-    let em = two_k * expm1_r + (two_k - 1.0);
-    let t = em / (em + 2.0);
-    if x.is_nan() { x } else { t.copysign(x) }
-}
+pub use crate::lanes::tanh;
 
 #[inline]
 fn sigmoid(z: f64) -> f64 {
@@ -220,7 +179,7 @@ impl Mlp {
 
     /// Forward pass for input x: stores (zˡ, aˡ) of each hidden layer l consecutively in `acts`
     /// and returns f(x; θ).
-    #[inline]
+    #[inline(always)]
     fn forward(&self, theta: &[f64], x: &[f64], acts: &mut [f64]) -> f64 {
         let hidden = self.layers() - 1;
         let mut off = 0;
@@ -248,7 +207,7 @@ impl Mlp {
     }
 
     /// Adds `scale`·e·∇_θ f(x; θ) to `grad`, after [`Mlp::forward`] left its activations in `acts`.
-    #[inline]
+    #[inline(always)]
     fn backward(
         &self,
         theta: &[f64],
@@ -276,7 +235,7 @@ impl Mlp {
             let (n_in, off) = (self.widths[hidden], self.offsets[hidden]);
             let input = input_of(hidden);
             for (g, &a) in grad[off..off + n_in].iter_mut().zip(input) {
-                *g += scale_e * a;
+                *g = scale_e.mul_add(a, *g);
             }
             grad[off + n_in] += scale_e;
             if hidden > 0 {
@@ -295,7 +254,7 @@ impl Mlp {
                 let d = cur[o];
                 let row = &mut grad[off + o * n_in..off + (o + 1) * n_in];
                 for (g, &a) in row.iter_mut().zip(input) {
-                    *g += d * a;
+                    *g = d.mul_add(a, *g);
                 }
                 grad[off + n_in * n_out + o] += d;
             }
@@ -305,7 +264,7 @@ impl Mlp {
                 for j in 0..n_in {
                     let mut sum = 0.0;
                     for o in 0..n_out {
-                        sum += w[o * n_in + j] * cur[o];
+                        sum = w[o * n_in + j].mul_add(cur[o], sum);
                     }
                     let (z, a) = (acts[s + j], acts[s + n_in + j]);
                     next[j] = sum * self.activation.derivative(z, a);
@@ -316,6 +275,7 @@ impl Mlp {
     }
 
     /// Loss and gradient of the mean over `rows` (each index counted as often as it appears).
+    #[inline(always)]
     fn mean_loss_and_gradient(
         &self,
         theta: &[f64],
@@ -339,137 +299,246 @@ impl Mlp {
 
 #[inline]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    a.iter().zip(b).fold(-0.0, |s, (x, y)| x.mul_add(*y, s))
 }
 
-/// z[r][o] = b[o] + Σ_k w[o][k]·input[r][k] per lane (the sum from −0.0 in k order, as
-/// `Iterator::sum` in [`Mlp::forward`]), eight outputs at a time for independent add chains.
-#[inline(always)]
-#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
-fn dense_forward(
-    w: &[Lane],
-    b: &[Lane],
-    input: &[Lane],
-    n_in: usize,
-    n_out: usize,
-    z: &mut [Lane],
-) {
-    let mut o = 0;
-    while o + 8 <= n_out {
-        dense_forward_block::<8>(w, b, input, n_in, n_out, o, z);
-        o += 8;
-    }
-    while o < n_out {
-        dense_forward_block::<1>(w, b, input, n_in, n_out, o, z);
-        o += 1;
-    }
-}
-
-/// Outputs o … o + OB − 1 of [`dense_forward`], OB a constant so the accumulators stay in
-/// registers.
-#[inline(always)]
-#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
-fn dense_forward_block<const OB: usize>(
-    w: &[Lane],
-    b: &[Lane],
-    input: &[Lane],
-    n_in: usize,
-    n_out: usize,
-    o: usize,
-    z: &mut [Lane],
-) {
-    let rows = input.len() / n_in;
-    let wr: [&[Lane]; OB] = std::array::from_fn(|i| &w[(o + i) * n_in..][..n_in]);
-    for r in 0..rows {
-        let x = &input[r * n_in..][..n_in];
-        let mut acc = [Lane::splat(-0.0); OB];
-        for k in 0..n_in {
-            let xv = x[k];
-            for i in 0..OB {
-                acc[i] = mac(acc[i], wr[i][k], xv);
-            }
-        }
-        for i in 0..OB {
-            let zo = &mut z[r * n_out + o + i];
-            for l in 0..LANES {
-                zo.0[l] = b[o + i].0[l] + acc[i].0[l];
-            }
-        }
-    }
-}
-
-/// acc + a·b per lane (two roundings: Rust does not fuse them).
+/// acc + a·b per lane, fused (one rounding), as `f64::mul_add` in the one-trajectory path.
 #[inline(always)]
 fn mac(acc: Lane, a: Lane, b: Lane) -> Lane {
-    Lane(std::array::from_fn(|l| acc.0[l] + a.0[l] * b.0[l]))
+    Lane(std::array::from_fn(|l| a.0[l].mul_add(b.0[l], acc.0[l])))
 }
 
-/// gw[o][k] = Σ_r δ[r][o]·input[r][k] and gb[o] = Σ_r δ[r][o] per lane, each from 0.0 in row
-/// order: the per-row `+=` of [`Mlp::backward`].
+/// The register tile of every product below: acc[i][j] = init + Σ_t a(t)[i]·b(t)[j], each sum
+/// fused multiply–add by fused multiply–add in t order. `a(t)` and `b(t)` load TI + TJ lanes for
+/// TI·TJ multiply–adds, so a 4 × 4 tile reads half a lane per multiply–add where a 1 × 8 row
+/// read more than one (W² of W2 with its 8 lanes is 64 KB, more than L1).
 #[inline(always)]
-fn dense_weight_gradient(
+#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
+fn tile<const TI: usize, const TJ: usize>(
+    steps: usize,
+    init: Lane,
+    a: impl Fn(usize) -> [Lane; TI],
+    b: impl Fn(usize) -> [Lane; TJ],
+) -> [[Lane; TJ]; TI] {
+    let mut acc = [[init; TJ]; TI];
+    for t in 0..steps {
+        let (av, bv) = (a(t), b(t));
+        for i in 0..TI {
+            for j in 0..TJ {
+                acc[i][j] = mac(acc[i][j], av[i], bv[j]);
+            }
+        }
+    }
+    acc
+}
+
+/// A product computed tile by tile: `block::<TI, TJ>(i0, j0)` computes entries i0 … i0 + TI − 1
+/// × j0 … j0 + TJ − 1. Every entry is computed the same way whatever the tile, so the tiling
+/// changes no result.
+trait Tiled {
+    fn block<const TI: usize, const TJ: usize>(&mut self, i0: usize, j0: usize);
+}
+
+/// Covers ni × nj with TI × TJ tiles, the ragged edges with TI × 1, 1 × TJ and 1 × 1 tiles.
+#[inline(always)]
+fn for_tiles<const TI: usize, const TJ: usize>(ni: usize, nj: usize, k: &mut impl Tiled) {
+    let (fi, fj) = (ni - ni % TI, nj - nj % TJ);
+    for i0 in (0..fi).step_by(TI) {
+        for j0 in (0..fj).step_by(TJ) {
+            k.block::<TI, TJ>(i0, j0);
+        }
+        for j in fj..nj {
+            k.block::<TI, 1>(i0, j);
+        }
+    }
+    for i in fi..ni {
+        for j0 in (0..fj).step_by(TJ) {
+            k.block::<1, TJ>(i, j0);
+        }
+        for j in fj..nj {
+            k.block::<1, 1>(i, j);
+        }
+    }
+}
+
+/// z[r][o] = b[o] + Σ_k w[o][k]·x[r][k] per lane, the sum from −0.0 fused in k order as [`dot`]
+/// in [`Mlp::forward`], and a[r][o] = tanh z[r][o] if `tanh_a` is given; tiles of rows × outputs.
+/// (tanh is applied here, on the tile in registers: as a pass of its own LLVM vectorised it
+/// across lane groups with gathers and scatters.)
+struct Forward<'a> {
+    w: &'a [Lane],
+    b: &'a [Lane],
+    x: &'a [Lane],
+    n_in: usize,
+    n_out: usize,
+    z: &'a mut [Lane],
+    tanh_a: Option<&'a mut [Lane]>,
+}
+
+impl Tiled for Forward<'_> {
+    #[inline(always)]
+    fn block<const TI: usize, const TJ: usize>(&mut self, r0: usize, o0: usize) {
+        let n_in = self.n_in;
+        let xs: [&[Lane]; TI] = std::array::from_fn(|i| &self.x[(r0 + i) * n_in..][..n_in]);
+        let ws: [&[Lane]; TJ] = std::array::from_fn(|j| &self.w[(o0 + j) * n_in..][..n_in]);
+        let acc = tile::<TI, TJ>(
+            n_in,
+            Lane::splat(-0.0),
+            |k| std::array::from_fn(|i| xs[i][k]),
+            |k| std::array::from_fn(|j| ws[j][k]),
+        );
+        let b = &self.b[o0..][..TJ];
+        for (i, row) in acc.iter().enumerate() {
+            let at = (r0 + i) * self.n_out + o0;
+            let z = &mut self.z[at..][..TJ];
+            for j in 0..TJ {
+                z[j] = Lane(std::array::from_fn(|l| b[j].0[l] + row[j].0[l]));
+            }
+            if let Some(a) = self.tanh_a.as_deref_mut() {
+                let a = &mut a[at..][..TJ];
+                for j in 0..TJ {
+                    a[j] = tanh_lane(z[j]);
+                }
+            }
+        }
+    }
+}
+
+/// gw[o][k] = Σ_r δ[r][o]·x[r][k] per lane, from 0.0 fused in row order: the per-row `+=` of
+/// [`Mlp::backward`]; tiles of outputs × inputs.
+struct WeightGradient<'a> {
+    delta: &'a [Lane],
+    x: &'a [Lane],
+    rows: usize,
+    n_in: usize,
+    n_out: usize,
+    gw: &'a mut [Lane],
+}
+
+impl Tiled for WeightGradient<'_> {
+    #[inline(always)]
+    fn block<const TI: usize, const TJ: usize>(&mut self, o0: usize, k0: usize) {
+        let (n_in, n_out) = (self.n_in, self.n_out);
+        let acc = tile::<TI, TJ>(
+            self.rows,
+            Lane::ZERO,
+            |r| {
+                let d = &self.delta[r * n_out + o0..][..TI];
+                std::array::from_fn(|i| d[i])
+            },
+            |r| {
+                let x = &self.x[r * n_in + k0..][..TJ];
+                std::array::from_fn(|j| x[j])
+            },
+        );
+        for (i, row) in acc.iter().enumerate() {
+            self.gw[(o0 + i) * n_in + k0..][..TJ].copy_from_slice(row);
+        }
+    }
+}
+
+/// prev[r][j] = Σ_o w[o][j]·δ[r][o] per lane, from 0.0 fused in o order as in [`Mlp::backward`],
+/// times tanh'(z) = 1 − a[r][j]² if `tanh_a` is given; tiles of rows × units.
+struct Backpropagate<'a> {
+    delta: &'a [Lane],
+    w: &'a [Lane],
+    n_in: usize,
+    n_out: usize,
+    prev: &'a mut [Lane],
+    tanh_a: Option<&'a [Lane]>,
+}
+
+impl Tiled for Backpropagate<'_> {
+    #[inline(always)]
+    fn block<const TI: usize, const TJ: usize>(&mut self, r0: usize, j0: usize) {
+        let (n_in, n_out) = (self.n_in, self.n_out);
+        let ds: [&[Lane]; TI] = std::array::from_fn(|i| &self.delta[(r0 + i) * n_out..][..n_out]);
+        let acc = tile::<TI, TJ>(
+            n_out,
+            Lane::ZERO,
+            |o| std::array::from_fn(|i| ds[i][o]),
+            |o| {
+                let wo = &self.w[o * n_in + j0..][..TJ];
+                std::array::from_fn(|j| wo[j])
+            },
+        );
+        for (i, row) in acc.iter().enumerate() {
+            let at = (r0 + i) * n_in + j0;
+            let p = &mut self.prev[at..][..TJ];
+            match self.tanh_a {
+                Some(a) => {
+                    let a = &a[at..][..TJ];
+                    for j in 0..TJ {
+                        p[j] = Lane(std::array::from_fn(|l| {
+                            row[j].0[l] * (1.0 - a[j].0[l] * a[j].0[l])
+                        }));
+                    }
+                }
+                None => p.copy_from_slice(row),
+            }
+        }
+    }
+}
+
+/// z = W·x + b over all rows, and a = tanh z if `tanh_a` is given ([`Forward`]), in T × T tiles.
+#[inline(always)]
+fn dense_forward<const T: usize>(
+    w: &[Lane],
+    b: &[Lane],
+    x: &[Lane],
+    n_in: usize,
+    n_out: usize,
+    z: &mut [Lane],
+    tanh_a: Option<&mut [Lane]>,
+) {
+    let rows = x.len() / n_in;
+    let mut k = Forward {
+        w,
+        b,
+        x,
+        n_in,
+        n_out,
+        z,
+        tanh_a,
+    };
+    for_tiles::<T, T>(rows, n_out, &mut k);
+}
+
+/// gw = δᵀ x and gb[o] = Σ_r δ[r][o] (from 0.0 in row order) per lane, gw in T × T tiles.
+#[inline(always)]
+fn dense_weight_gradient<const T: usize>(
     delta: &[Lane],
-    input: &[Lane],
+    x: &[Lane],
     n_in: usize,
     n_out: usize,
     gw: &mut [Lane],
     gb: &mut [Lane],
 ) {
-    let rows = input.len() / n_in;
-    for o in 0..n_out {
-        let mut k = 0;
-        while k + 8 <= n_in {
-            weight_gradient_block::<8>(delta, input, n_in, n_out, o, k, gw);
-            k += 8;
-        }
-        while k < n_in {
-            weight_gradient_block::<1>(delta, input, n_in, n_out, o, k, gw);
-            k += 1;
-        }
+    let rows = x.len() / n_in;
+    let mut k = WeightGradient {
+        delta,
+        x,
+        rows,
+        n_in,
+        n_out,
+        gw,
+    };
+    for_tiles::<T, T>(n_out, n_in, &mut k);
+    for (o, g) in gb[..n_out].iter_mut().enumerate() {
         let mut sb = Lane::ZERO;
         for r in 0..rows {
-            for l in 0..LANES {
-                sb.0[l] += delta[r * n_out + o].0[l];
-            }
+            let d = delta[r * n_out + o];
+            sb = Lane(std::array::from_fn(|l| sb.0[l] + d.0[l]));
         }
-        gb[o] = sb;
+        *g = sb;
     }
 }
 
-/// gw[o][k … k + KB − 1] of [`dense_weight_gradient`].
+/// prev[r][j] = (Σ_o w[o][j]·δ[r][o])·φ'(z[r][j], a[r][j]) per lane ([`Backpropagate`] in T × T
+/// tiles, then φ').
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
-fn weight_gradient_block<const KB: usize>(
-    delta: &[Lane],
-    input: &[Lane],
-    n_in: usize,
-    n_out: usize,
-    o: usize,
-    k: usize,
-    gw: &mut [Lane],
-) {
-    let rows = input.len() / n_in;
-    let mut acc = [Lane::ZERO; KB];
-    for r in 0..rows {
-        let d = delta[r * n_out + o];
-        let x = &input[r * n_in + k..][..KB];
-        for i in 0..KB {
-            acc[i] = mac(acc[i], d, x[i]);
-        }
-    }
-    // Element by element (not `copy_from_slice`), so that `acc` stays in registers.
-    let dst = &mut gw[o * n_in + k..][..KB];
-    for i in 0..KB {
-        for l in 0..LANES {
-            dst[i].0[l] = acc[i].0[l];
-        }
-    }
-}
-
-/// prev[r][j] = (Σ_o w[o][j]·δ[r][o], from 0.0 in o order)·φ'(z[r][j], a[r][j]) per lane.
-#[inline(always)]
-#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
-fn dense_backpropagate(
+fn dense_backpropagate<const T: usize>(
     act: Activation,
     delta: &[Lane],
     w: &[Lane],
@@ -480,58 +549,22 @@ fn dense_backpropagate(
 ) {
     let rows = z.len() / n_in;
     let n_out = delta.len() / rows;
-    for r in 0..rows {
-        let mut j = 0;
-        while j + 8 <= n_in {
-            backpropagate_block::<8>(delta, w, n_in, n_out, r, j, prev);
-            j += 8;
-        }
-        while j < n_in {
-            backpropagate_block::<1>(delta, w, n_in, n_out, r, j, prev);
-            j += 1;
-        }
-    }
-    // φ' in a separate pass, the activation's match hoisted so that it vectorises.
-    let prev = &mut prev[..rows * n_in];
-    if act == Activation::Tanh {
-        for (p, av) in prev.iter_mut().zip(a) {
-            for l in 0..LANES {
-                p.0[l] *= 1.0 - av.0[l] * av.0[l];
-            }
-        }
-    } else {
+    let tanh_a = (act == Activation::Tanh).then_some(a);
+    let mut k = Backpropagate {
+        delta,
+        w,
+        n_in,
+        n_out,
+        prev,
+        tanh_a,
+    };
+    for_tiles::<T, T>(rows, n_in, &mut k);
+    if act != Activation::Tanh {
+        let prev = &mut prev[..rows * n_in];
         for ((p, zv), av) in prev.iter_mut().zip(z).zip(a) {
             for l in 0..LANES {
                 p.0[l] *= act.derivative(zv.0[l], av.0[l]);
             }
-        }
-    }
-}
-
-/// Σ_o w[o][j + i]·δ[r][o] for i < JB, into prev[r][j + i].
-#[inline(always)]
-#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
-fn backpropagate_block<const JB: usize>(
-    delta: &[Lane],
-    w: &[Lane],
-    n_in: usize,
-    n_out: usize,
-    r: usize,
-    j: usize,
-    prev: &mut [Lane],
-) {
-    let dr = &delta[r * n_out..][..n_out];
-    let mut acc = [Lane::ZERO; JB];
-    for (o, c) in dr.iter().enumerate() {
-        let wo = &w[o * n_in + j..][..JB];
-        for i in 0..JB {
-            acc[i] = mac(acc[i], wo[i], *c);
-        }
-    }
-    let dst = &mut prev[r * n_in + j..][..JB];
-    for i in 0..JB {
-        for l in 0..LANES {
-            dst[i].0[l] = acc[i].0[l];
         }
     }
 }
@@ -541,7 +574,7 @@ fn backpropagate_block<const JB: usize>(
 /// ([`PerSampleGradient::batch_loss_and_gradient`]).
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
-fn mlp_lanes_impl(
+fn mlp_lanes_impl<const T: usize>(
     m: &Mlp,
     theta: &[Lane],
     batch: Option<&[[usize; LANES]]>,
@@ -590,16 +623,11 @@ fn mlp_lanes_impl(
         };
         if l < hidden {
             let (z, a) = tail.split_at_mut(rows * n_out);
-            dense_forward(w, b, input, n_in, n_out, z);
             let a = &mut a[..rows * n_out];
-            // The match is hoisted so that tanh vectorises.
             if m.activation == Activation::Tanh {
-                for (av, zv) in a.iter_mut().zip(z.iter()) {
-                    for i in 0..LANES {
-                        av.0[i] = tanh(zv.0[i]);
-                    }
-                }
+                dense_forward::<T>(w, b, input, n_in, n_out, z, Some(a));
             } else {
+                dense_forward::<T>(w, b, input, n_in, n_out, z, None);
                 for (av, zv) in a.iter_mut().zip(z.iter()) {
                     for i in 0..LANES {
                         av.0[i] = m.activation.apply(zv.0[i]);
@@ -607,7 +635,7 @@ fn mlp_lanes_impl(
                 }
             }
         } else {
-            dense_forward(w, b, input, n_in, 1, fs);
+            dense_forward::<T>(w, b, input, n_in, 1, fs, None);
         }
     }
     let Some(grad) = grad else {
@@ -648,7 +676,7 @@ fn mlp_lanes_impl(
         };
         let off = m.offsets[hidden];
         let (gw, gb) = grad[off..off + n_in + 1].split_at_mut(n_in);
-        dense_weight_gradient(scale_e, input, n_in, 1, gw, gb);
+        dense_weight_gradient::<T>(scale_e, input, n_in, 1, gw, gb);
         if hidden > 0 {
             let (w, _) = m.weights(theta, hidden);
             let (z, a) = (&acts[z_of(hidden - 1)], &acts[a_of(hidden - 1)]);
@@ -669,11 +697,11 @@ fn mlp_lanes_impl(
         let (n_in, n_out, off) = (m.widths[l], m.widths[l + 1], m.offsets[l]);
         let input: &[Lane] = if l == 0 { inp } else { &acts[a_of(l - 1)] };
         let (gw, gb) = grad[off..off + (n_in + 1) * n_out].split_at_mut(n_in * n_out);
-        dense_weight_gradient(&cur[..rows * n_out], input, n_in, n_out, gw, gb);
+        dense_weight_gradient::<T>(&cur[..rows * n_out], input, n_in, n_out, gw, gb);
         if l > 0 {
             let (w, _) = m.weights(theta, l);
             let (z, a) = (&acts[z_of(l - 1)], &acts[a_of(l - 1)]);
-            dense_backpropagate(
+            dense_backpropagate::<T>(
                 m.activation,
                 &cur[..rows * n_out],
                 w,
@@ -689,13 +717,109 @@ fn mlp_lanes_impl(
     Lane(sum.0.map(|s| s / two_m))
 }
 
-multiversion!(fn mlp_lanes(
+/// [`mlp_lanes_impl`] compiled for the best available [`crate::lanes::Level`], with the largest
+/// tile that fits its register file: 4 × 4 lanes (16 accumulators + 8 operands of 32 zmm
+/// registers), 2 × 2 with AVX2 (a lane is two of its 16 ymm registers), 1 × 1 otherwise.
+fn mlp_lanes(
     m: &Mlp,
     theta: &[Lane],
     batch: Option<&[[usize; LANES]]>,
     grad: Option<&mut [Lane]>,
     work: &mut [Lane],
-) -> Lane => mlp_lanes_impl);
+) -> Lane {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,bmi1,bmi2")]
+        fn avx512(
+            m: &Mlp,
+            theta: &[Lane],
+            batch: Option<&[[usize; LANES]]>,
+            grad: Option<&mut [Lane]>,
+            work: &mut [Lane],
+        ) -> Lane {
+            mlp_lanes_impl::<4>(m, theta, batch, grad, work)
+        }
+        #[target_feature(enable = "avx2,fma,bmi1,bmi2")]
+        fn avx2(
+            m: &Mlp,
+            theta: &[Lane],
+            batch: Option<&[[usize; LANES]]>,
+            grad: Option<&mut [Lane]>,
+            work: &mut [Lane],
+        ) -> Lane {
+            mlp_lanes_impl::<2>(m, theta, batch, grad, work)
+        }
+        match crate::lanes::level() {
+            // SAFETY: `level()` reports only features the running CPU has.
+            crate::lanes::Level::Avx512 => return unsafe { avx512(m, theta, batch, grad, work) },
+            crate::lanes::Level::Avx2 => return unsafe { avx2(m, theta, batch, grad, work) },
+            crate::lanes::Level::Baseline => {}
+        }
+    }
+    mlp_lanes_impl::<1>(m, theta, batch, grad, work)
+}
+
+// The one-trajectory path, compiled per SIMD level like the lane kernels: its fused
+// multiply–adds (`f64::mul_add`) are then single instructions, not calls into libm.
+
+#[inline(always)]
+fn scalar_loss_impl(m: &Mlp, theta: &[f64], work: &mut [f64]) -> f64 {
+    let n = m.data.rows();
+    let acts = &mut work[..2 * m.hidden_total];
+    let sum: f64 = (0..n)
+        .map(|i| (m.forward(theta, m.data.x(i), acts) - m.data.y(i)).powi(2))
+        .sum();
+    sum / (2.0 * n as f64)
+}
+
+multiversion!(fn scalar_loss(m: &Mlp, theta: &[f64], work: &mut [f64]) -> f64 => scalar_loss_impl);
+
+/// Over all rows (`batch` None) or over the batch.
+#[inline(always)]
+fn scalar_mean_loss_and_gradient_impl(
+    m: &Mlp,
+    theta: &[f64],
+    batch: Option<&[usize]>,
+    grad: &mut [f64],
+    work: &mut [f64],
+) -> f64 {
+    match batch {
+        None => m.mean_loss_and_gradient(theta, 0..m.data.rows(), grad, work),
+        Some(batch) => m.mean_loss_and_gradient(theta, batch.iter().copied(), grad, work),
+    }
+}
+
+multiversion!(fn scalar_mean_loss_and_gradient(
+    m: &Mlp,
+    theta: &[f64],
+    batch: Option<&[usize]>,
+    grad: &mut [f64],
+    work: &mut [f64],
+) -> f64 => scalar_mean_loss_and_gradient_impl);
+
+#[inline(always)]
+fn scalar_sample_gradient_impl(
+    m: &Mlp,
+    theta: &[f64],
+    i: usize,
+    grad: &mut [f64],
+    work: &mut [f64],
+) -> f64 {
+    grad.fill(0.0);
+    let (acts, deltas) = work.split_at_mut(2 * m.hidden_total);
+    let x = m.data.x(i);
+    let u = m.forward(theta, x, acts);
+    m.backward(theta, x, acts, deltas, grad, 1.0);
+    u - m.data.y(i)
+}
+
+multiversion!(fn scalar_sample_gradient(
+    m: &Mlp,
+    theta: &[f64],
+    i: usize,
+    grad: &mut [f64],
+    work: &mut [f64],
+) -> f64 => scalar_sample_gradient_impl);
 
 impl LaneGradient for Mlp {
     fn lane_workspace_len(&self, batch: usize) -> usize {
@@ -741,18 +865,13 @@ impl Objective for Mlp {
     }
 
     fn loss(&self, theta: &[f64], work: &mut [f64]) -> f64 {
-        let n = self.data.rows();
-        let acts = &mut work[..2 * self.hidden_total];
-        let sum: f64 = (0..n)
-            .map(|i| (self.forward(theta, self.data.x(i), acts) - self.data.y(i)).powi(2))
-            .sum();
-        sum / (2.0 * n as f64)
+        scalar_loss(self, theta, work)
     }
 }
 
 impl Gradient for Mlp {
     fn loss_and_gradient(&self, theta: &[f64], grad: &mut [f64], work: &mut [f64]) -> f64 {
-        self.mean_loss_and_gradient(theta, 0..self.data.rows(), grad, work)
+        scalar_mean_loss_and_gradient(self, theta, None, grad, work)
     }
 }
 
@@ -768,12 +887,7 @@ impl PerSampleGradient for Mlp {
         grad: &mut [f64],
         work: &mut [f64],
     ) -> f64 {
-        grad.fill(0.0);
-        let (acts, deltas) = work.split_at_mut(2 * self.hidden_total);
-        let x = self.data.x(i);
-        let u = self.forward(theta, x, acts);
-        self.backward(theta, x, acts, deltas, grad, 1.0);
-        u - self.data.y(i)
+        scalar_sample_gradient(self, theta, i, grad, work)
     }
 
     fn batch_loss_and_gradient(
@@ -783,7 +897,7 @@ impl PerSampleGradient for Mlp {
         grad: &mut [f64],
         work: &mut [f64],
     ) -> f64 {
-        self.mean_loss_and_gradient(theta, batch.iter().copied(), grad, work)
+        scalar_mean_loss_and_gradient(self, theta, Some(batch), grad, work)
     }
 }
 
@@ -942,8 +1056,15 @@ mod tests {
         use crate::noise::{BatchMode, NoiseDist, NoiseModel};
         use crate::runner::Dynamics;
         use crate::schedule::StepSchedule;
-        for hidden in [vec![], vec![5], vec![9, 8]] {
-            let m = Mlp::new(teacher(), &hidden, Activation::Tanh).unwrap();
+        // Widths and batch sizes off the tile sizes (4 and 2) exercise the ragged tiles; softplus
+        // the unfused activation passes.
+        for (hidden, act) in [
+            (vec![], Activation::Tanh),
+            (vec![5], Activation::Tanh),
+            (vec![9, 8], Activation::Tanh),
+            (vec![7, 6], Activation::Softplus),
+        ] {
+            let m = Mlp::new(teacher(), &hidden, act).unwrap();
             let theta0 = pseudo_random(m.dim(), 1);
             for noise in [
                 NoiseModel::Ml { sigma: 1.0 },

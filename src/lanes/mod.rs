@@ -16,9 +16,11 @@
 #![allow(clippy::needless_range_loop)]
 
 mod normal;
+mod tanh;
 mod ziggurat_tables;
 
 pub use normal::{LaneRngs, add_scaled_normals};
+pub use tanh::{tanh, tanh_lane};
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
