@@ -12,7 +12,7 @@ use lojasim::config::{Experiment, Settings};
 use lojasim::landscape::{Activation, Gradient, Mlp, Objective, ProblemKind, Quadratic, Ring};
 use lojasim::noise::{NoiseDist, NoiseModel};
 use lojasim::rng::trajectory_rng;
-use lojasim::runner::{Dynamics, LaneWorkspace, Workspace};
+use lojasim::runner::{Dynamics, GridLosses, LaneWorkspace, Workspace};
 use lojasim::schedule::StepSchedule;
 use lojasim::stepper::sgd_step;
 use lojasim::tally::Tally;
@@ -73,9 +73,15 @@ fn trajectory(c: &mut Criterion) {
     c.bench_function("trajectory/W1 quadratic d=100 K=1000", |b| {
         b.iter(|| {
             i += 1;
-            dynamics.run(&mut trajectory_rng(0, i), &mut ws, &grid, |_, f, _| {
-                black_box(f);
-            })
+            dynamics.run(
+                &mut trajectory_rng(0, i),
+                &mut ws,
+                &grid,
+                GridLosses::All,
+                |_, f, _| {
+                    black_box(f);
+                },
+            )
         })
     });
 }
@@ -116,7 +122,7 @@ fn mlp(c: &mut Criterion) {
     g.bench_function("step/mlp W2, 8 trajectories in lanes", |b| {
         b.iter(|| {
             i += 8;
-            dynamics.run_lanes(0, i, 8, &mut lws, &grid, &mut tally)
+            dynamics.run_lanes(0, i, 8, &mut lws, &grid, GridLosses::All, &mut tally)
         })
     });
     g.finish();

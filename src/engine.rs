@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::lanes::LANES;
+use crate::noise::NoiseModel;
 use crate::rng::trajectory_rng;
-use crate::runner::{Dynamics, LaneWorkspace, Workspace};
+use crate::runner::{Dynamics, GridLosses, LaneWorkspace, Workspace};
 use crate::tally::{Tally, curve_grid};
 
 /// Trajectories per work item. Large enough to amortise scheduling, small enough to balance two
@@ -25,6 +26,10 @@ pub struct Control<'a> {
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
     /// When set, remaining blocks are skipped and [`simulate`] returns [`Cancelled`].
     pub cancel: Option<&'a AtomicBool>,
+    /// Which grid steps record F(θ_k): [`GridLosses::All`] when the contraction curve is wanted
+    /// (`--curves-out`); the default, [`GridLosses::Free`], skips the full losses a minibatch run
+    /// would compute only for it. Counts, survival curve and F(θ_K) are the same either way.
+    pub grid_losses: GridLosses,
 }
 
 /// The simulation was stopped through [`Control::cancel`]; nothing of it is usable.
@@ -40,6 +45,13 @@ pub fn simulate(
     control: Control<'_>,
 ) -> Result<Tally, Cancelled> {
     let grid = curve_grid(dynamics.steps);
+    let losses = control.grid_losses;
+    let curve_complete =
+        losses == GridLosses::All || !matches!(dynamics.noise, NoiseModel::Minibatch { .. });
+    let new_tally = || Tally {
+        curve_complete,
+        ..Tally::new(grid.clone())
+    };
     let first_block = range.start / BLOCK;
     let end_block = range.end.div_ceil(BLOCK);
     let cancelled = || control.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
@@ -52,7 +64,7 @@ pub fn simulate(
                     Some(_) => Err(LaneWorkspace::new(dynamics)),
                     None => Ok(Workspace::new(dynamics.landscape)),
                 };
-                (Tally::new(grid.clone()), ws)
+                (new_tally(), ws)
             },
             |(mut tally, mut ws), block| {
                 if cancelled() {
@@ -65,14 +77,15 @@ pub fn simulate(
                     (Err(lws), Some(_)) => {
                         for first in (start..end).step_by(LANES) {
                             let count = (end - first).min(LANES as u64) as usize;
-                            dynamics.run_lanes(seed, first, count, lws, &grid, &mut tally);
+                            dynamics.run_lanes(seed, first, count, lws, &grid, losses, &mut tally);
                         }
                     }
                     (Ok(ws), _) => {
                         for i in start..end {
                             let mut rng = trajectory_rng(seed, i);
-                            let outcome = dynamics
-                                .run(&mut rng, ws, &grid, |j, f, _| tally.record_loss(j, f));
+                            let outcome = dynamics.run(&mut rng, ws, &grid, losses, |j, f, _| {
+                                tally.record_loss(j, f)
+                            });
                             tally.record_outcome(outcome);
                         }
                     }
@@ -85,13 +98,10 @@ pub fn simulate(
             },
         )
         .map(|(tally, _)| tally)
-        .reduce(
-            || Tally::new(grid.clone()),
-            |mut a, b| {
-                a.merge(&b);
-                a
-            },
-        );
+        .reduce(new_tally, |mut a, b| {
+            a.merge(&b);
+            a
+        });
     if cancelled() {
         return Err(Cancelled);
     }
@@ -107,4 +117,71 @@ pub fn with_threads<T: Send>(
         .num_threads(threads)
         .build()?;
     Ok(pool.install(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::data::Dataset;
+    use crate::landscape::{Activation, Mlp, Objective};
+    use crate::noise::{BatchMode, NoiseDist};
+    use crate::schedule::StepSchedule;
+
+    /// Skipping the minibatch run's intermediate full losses changes nothing but the contraction
+    /// curve, on the lane path (with replacement) and the one-trajectory path (without).
+    #[test]
+    fn free_grid_losses_change_only_the_minibatch_contraction_curve() {
+        let data = Dataset::parse("teacher", include_str!("../data/teacher.csv"), None).unwrap();
+        let m = Mlp::new(Arc::new(data), &[5], Activation::Tanh).unwrap();
+        let theta0: Vec<f64> = (0..m.dim())
+            .map(|i| ((i * 7 % 11) as f64 - 5.0) / 9.0)
+            .collect();
+        for mode in [BatchMode::WithReplacement, BatchMode::WithoutReplacement] {
+            let dynamics = Dynamics {
+                landscape: &m,
+                theta0: &theta0,
+                noise: NoiseModel::Minibatch {
+                    batch: 3,
+                    mode,
+                    sigma: 1.0,
+                },
+                noise_dist: NoiseDist::Gaussian,
+                schedule: StepSchedule::Constant { eta: 0.1 },
+                radius: 1.06,
+                steps: 300,
+                eps: 0.002,
+            };
+            let run = |grid_losses| {
+                let control = Control {
+                    grid_losses,
+                    ..Control::default()
+                };
+                simulate(&dynamics, 3, 0..40, control).unwrap()
+            };
+            let (all, free) = (run(GridLosses::All), run(GridLosses::Free));
+            // About 7 of 40 stay: both outcomes occur.
+            assert!(all.stayed > 0 && all.exited() > 0, "{mode}: a trivial case");
+            assert!(all.curve_complete && !free.curve_complete);
+            let last = all.grid.len() - 1;
+            assert_eq!(free.curve[last], all.curve[last]);
+            assert_eq!(free.mean_loss(last), all.mean_loss(last));
+            for j in 0..last {
+                assert_eq!(free.mean_loss(j), None);
+                assert!(all.mean_loss(j).is_some_and(|(mean, _)| mean > 0.0));
+            }
+            let counts = |t: &Tally| {
+                let exits = t.exits.clone();
+                (
+                    t.trajectories,
+                    t.stayed,
+                    t.converged,
+                    exits,
+                    t.exit_step_sum,
+                )
+            };
+            assert_eq!(counts(&free), counts(&all), "{mode}");
+        }
+    }
 }

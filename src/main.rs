@@ -21,6 +21,7 @@ use lojasim::output::{self, AppendCsv, OutputError};
 use lojasim::report::{
     CONSTANTS_COLUMNS, CSV_COLUMNS, ConstantsReport, RunReport, constants_source_name,
 };
+use lojasim::runner::GridLosses;
 use lojasim::schedule::ScheduleKind;
 use lojasim::sweep::{
     DEFAULT_MAX_POINTS, PlannedPoint, SettingsGrid, Shard, config_id, grid, plan, run_point,
@@ -746,6 +747,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let control = Control {
         progress: Some(&progress),
         cancel: Some(&cancel),
+        grid_losses: grid_losses(curves.is_some()),
     };
     let start = Instant::now();
     let tally = engine::with_threads(args.threads, || experiment.simulate(control))
@@ -876,6 +878,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let control = Control {
         progress: Some(&progress),
         cancel: Some(&cancel),
+        grid_losses: grid_losses(curves.is_some()),
     };
     let finished_before = done.len();
     let outcome = engine::with_threads(args.threads, || -> Result<(), Failure> {
@@ -968,6 +971,16 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
         merged.len()
     );
     Ok(())
+}
+
+/// F at every curve-grid step only when a curves file will hold it (it costs extra full losses
+/// with minibatch noise and changes nothing else).
+fn grid_losses(curves: bool) -> GridLosses {
+    if curves {
+        GridLosses::All
+    } else {
+        GridLosses::Free
+    }
 }
 
 fn progress_bar(total: u64, quiet: bool) -> ProgressBar {

@@ -75,6 +75,18 @@ impl Workspace {
     }
 }
 
+/// At which grid steps the runner reports F(θ_k).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GridLosses {
+    /// At every grid step.
+    All,
+    /// Where the step computes F anyway: at every grid step, except with minibatch noise, whose
+    /// steps compute only the batch loss; there only at k = K (about a third of a minibatch run's
+    /// work on a 48-row data set is the full losses at the ~120 grid steps of K = 1000).
+    #[default]
+    Free,
+}
+
 /// Where [`Dynamics::run_lanes`] reports (a [`crate::tally::Tally`]).
 pub trait LaneSink {
     /// F(θ_k) at grid index j of a trajectory still in the ball.
@@ -133,8 +145,10 @@ impl Dynamics<'_> {
     /// Runs trajectories `first … first + count − 1` (count ≤ [`LANES`]) of master seed `seed` in
     /// lockstep, one per lane, with the lane kernel ([`Dynamics::lane_kernel`], which must exist). Per
     /// trajectory the calls and their values are those of [`Dynamics::run`]: `sink.loss(j, F(θ_k))`
-    /// for each grid step k = `grid[j]` while it is in the ball, then `sink.outcome` once. A lane that has exited idles (its values
-    /// are ignored) until every lane has finished.
+    /// for each grid step k = `grid[j]` (as `losses` asks) while it is in the ball, then
+    /// `sink.outcome` once. A lane that has exited idles (its values are ignored) until every lane
+    /// has finished.
+    #[allow(clippy::too_many_arguments)]
     pub fn run_lanes(
         &self,
         seed: u64,
@@ -142,6 +156,7 @@ impl Dynamics<'_> {
         count: usize,
         ws: &mut LaneWorkspace,
         grid: &[u64],
+        losses: GridLosses,
         sink: &mut impl LaneSink,
     ) {
         assert!((1..=LANES).contains(&count));
@@ -169,9 +184,11 @@ impl Dynamics<'_> {
         for k in 0..self.steps {
             if let NoiseModel::Minibatch { .. } = self.noise {
                 if grid[next] == k {
-                    let loss = lg.lanes_loss(theta, work);
-                    for l in (0..LANES).filter(|&l| alive[l]) {
-                        sink.loss(next, loss.0[l]);
+                    if losses == GridLosses::All {
+                        let loss = lg.lanes_loss(theta, work);
+                        for l in (0..LANES).filter(|&l| alive[l]) {
+                            sink.loss(next, loss.0[l]);
+                        }
                     }
                     next += 1;
                 }
@@ -221,11 +238,12 @@ impl Dynamics<'_> {
     }
 
     /// Runs one trajectory. `on_grid(j, F(θ_k), θ_k)` is called for each k = `grid[j]` the
-    /// trajectory is still in the ball at (k = 0 included; k = K only if it stayed throughout).
-    /// After an exit, [`Workspace::theta`] holds the first iterate outside the ball.
+    /// trajectory is still in the ball at (k = 0 included; k = K only if it stayed throughout),
+    /// as `losses` asks. After an exit, [`Workspace::theta`] holds the first iterate outside the
+    /// ball.
     ///
     /// With minibatch noise the step needs only the batch gradient, so the full F is computed
-    /// only at grid steps and at the end.
+    /// only at grid steps (with [`GridLosses::All`]) and at the end.
     ///
     /// # Panics
     /// With minibatch noise on a landscape without per-sample gradients (the configuration
@@ -235,6 +253,7 @@ impl Dynamics<'_> {
         rng: &mut TrajectoryRng,
         ws: &mut Workspace,
         grid: &[u64],
+        losses: GridLosses,
         mut on_grid: impl FnMut(usize, f64, &[f64]),
     ) -> Outcome {
         let minibatch = match self.noise {
@@ -262,7 +281,9 @@ impl Dynamics<'_> {
         for k in 0..self.steps {
             if let Some((ps, mode)) = minibatch {
                 if grid[next] == k {
-                    on_grid(next, self.landscape.loss(theta, work), theta);
+                    if losses == GridLosses::All {
+                        on_grid(next, self.landscape.loss(theta, work), theta);
+                    }
                     next += 1;
                 }
                 draw_batch(rng, rows.len(), mode, batch, rows);
@@ -324,9 +345,13 @@ pub(crate) mod tests {
         let mut ws = Workspace::new(&q);
         let grid: Vec<u64> = (0..=6).collect();
         let mut losses = Vec::new();
-        let outcome = dynamics.run(&mut trajectory_rng(7, 0), &mut ws, &grid, |j, f, _| {
-            losses.push((j, f))
-        });
+        let outcome = dynamics.run(
+            &mut trajectory_rng(7, 0),
+            &mut ws,
+            &grid,
+            GridLosses::All,
+            |j, f, _| losses.push((j, f)),
+        );
         assert_eq!(ws.theta(), &[0.0003006637680879852]);
         // F(θ_6) ≈ 4.5e-8 ≤ ε = 1e-6.
         assert_eq!(outcome, Outcome::Converged);
@@ -351,9 +376,13 @@ pub(crate) mod tests {
         let mut ws = Workspace::new(&q);
         let grid: Vec<u64> = (0..=10).collect();
         let mut seen = 0;
-        let outcome = dynamics.run(&mut trajectory_rng(0, 0), &mut ws, &grid, |_, _, _| {
-            seen += 1
-        });
+        let outcome = dynamics.run(
+            &mut trajectory_rng(0, 0),
+            &mut ws,
+            &grid,
+            GridLosses::All,
+            |_, _, _| seen += 1,
+        );
         assert_eq!(outcome, Outcome::Exited { step: 1 });
         assert_eq!(outcome.to_string(), "exited at step 1");
         assert_eq!(seen, 1, "only F(θ0) is recorded before the exit");
@@ -377,6 +406,7 @@ pub(crate) mod tests {
             &mut trajectory_rng(0, 0),
             &mut ws,
             &[0, 1, 2, 3],
+            GridLosses::All,
             |_, _, _| {},
         );
         assert_eq!(outcome, Outcome::Exited { step: 1 });
@@ -396,17 +426,21 @@ pub(crate) mod tests {
 
     /// The lane-batched path reports, trajectory by trajectory, exactly what the one-trajectory
     /// path reports: the same F(θ_k) bits at every grid step and the same outcome. Groups of 8, 3
-    /// and 1 lanes, at every instruction-set level this CPU has.
+    /// and 1 lanes, at every instruction-set level this CPU has, with either [`GridLosses`].
     pub(crate) fn assert_lanes_match_scalar(dynamics: &Dynamics<'_>, seed: u64, n: u64) {
         assert!(dynamics.lane_kernel().is_some());
         let grid = crate::tally::curve_grid(dynamics.steps);
         let mut ws = Workspace::new(dynamics.landscape);
         let mut lws = LaneWorkspace::new(dynamics);
-        for level in [
+        let levels = [
             crate::lanes::Level::Baseline,
             crate::lanes::Level::Avx2,
             crate::lanes::Level::Avx512,
-        ] {
+        ];
+        for (level, losses) in levels
+            .into_iter()
+            .flat_map(|l| [(l, GridLosses::All), (l, GridLosses::Free)])
+        {
             crate::lanes::set_max_level(level);
             let mut first = 0;
             for count in [8, 3, 1].into_iter().cycle() {
@@ -417,22 +451,31 @@ pub(crate) mod tests {
                 let mut want = Log::default();
                 for i in first..first + count as u64 {
                     let mut one = Log::default();
-                    let o =
-                        dynamics.run(&mut trajectory_rng(seed, i), &mut ws, &grid, |j, f, _| {
-                            one.loss(j, f)
-                        });
+                    let o = dynamics.run(
+                        &mut trajectory_rng(seed, i),
+                        &mut ws,
+                        &grid,
+                        losses,
+                        |j, f, _| one.loss(j, f),
+                    );
                     want.0.extend(one.0);
                     want.1.push(o);
                 }
                 let mut got = Log::default();
-                dynamics.run_lanes(seed, first, count, &mut lws, &grid, &mut got);
+                dynamics.run_lanes(seed, first, count, &mut lws, &grid, losses, &mut got);
                 want.0.sort_unstable();
                 got.0.sort_unstable();
-                assert_eq!(got.0, want.0, "losses of {first}..+{count} at {level:?}");
+                assert_eq!(
+                    got.0, want.0,
+                    "losses of {first}..+{count}, {level:?}, {losses:?}"
+                );
                 let key = |o: &Outcome| format!("{o:?}");
                 want.1.sort_by_key(key);
                 got.1.sort_by_key(key);
-                assert_eq!(got.1, want.1, "outcomes of {first}..+{count} at {level:?}");
+                assert_eq!(
+                    got.1, want.1,
+                    "outcomes of {first}..+{count}, {level:?}, {losses:?}"
+                );
                 first += count as u64;
             }
         }

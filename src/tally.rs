@@ -48,6 +48,9 @@ pub struct Tally {
     pub exit_step_sum: u128,
     /// Per grid step, sums over the trajectories that stayed through it.
     pub curve: Vec<CurveSums>,
+    /// Whether `curve` holds F at every grid step; if not (a minibatch run under
+    /// [`GridLosses::Free`](crate::runner::GridLosses)), only at the last one, k = K.
+    pub curve_complete: bool,
 }
 
 impl Tally {
@@ -61,6 +64,7 @@ impl Tally {
             exits: vec![0; n],
             exit_step_sum: 0,
             curve: vec![CurveSums::default(); n],
+            curve_complete: true,
         }
     }
 
@@ -103,6 +107,7 @@ impl Tally {
             a.loss.merge(&b.loss);
             a.loss_sq.merge(&b.loss_sq);
         }
+        self.curve_complete &= other.curve_complete;
     }
 
     pub fn exited(&self) -> u64 {
@@ -121,8 +126,11 @@ impl Tally {
     }
 
     /// E[F(θ_k)·1{stayed through k}] at grid index `j`, estimated over all trajectories, with its
-    /// standard error.
-    pub fn mean_loss(&self, j: usize) -> (f64, f64) {
+    /// standard error; None where F was not recorded (see [`Tally::curve_complete`]).
+    pub fn mean_loss(&self, j: usize) -> Option<(f64, f64)> {
+        if !self.curve_complete && j + 1 != self.curve.len() {
+            return None;
+        }
         let n = self.trajectories as f64;
         let mean = self.curve[j].loss.value() / n;
         let second = self.curve[j].loss_sq.value() / n;
@@ -134,7 +142,7 @@ impl Tally {
         } else {
             raw * n / (n - 1.0).max(1.0)
         };
-        (mean, (var / n).sqrt())
+        Some((mean, (var / n).sqrt()))
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::config::Experiment;
 use crate::report::fmt_f64;
 use crate::rng::trajectory_rng;
-use crate::runner::{Outcome, Workspace};
+use crate::runner::{GridLosses, Outcome, Workspace};
 
 /// CSV columns of a trace file.
 pub const TRACE_COLUMNS: [&str; 4] = ["trajectory", "k", "loss", "distance"];
@@ -50,14 +50,20 @@ pub fn trace(experiment: &Experiment, n: u64) -> Vec<TracePoint> {
     let mut points = Vec::new();
     for i in 0..n {
         let mut rng = trajectory_rng(experiment.seed, i);
-        let outcome = dynamics.run(&mut rng, &mut ws, &every_step, |j, loss, theta| {
-            points.push(TracePoint {
-                trajectory: i,
-                k: every_step[j],
-                loss,
-                distance: distance(theta),
-            })
-        });
+        let outcome = dynamics.run(
+            &mut rng,
+            &mut ws,
+            &every_step,
+            GridLosses::All,
+            |j, loss, theta| {
+                points.push(TracePoint {
+                    trajectory: i,
+                    k: every_step[j],
+                    loss,
+                    distance: distance(theta),
+                })
+            },
+        );
         if let Outcome::Exited { step } = outcome {
             let theta = ws.theta();
             points.push(TracePoint {

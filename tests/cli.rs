@@ -970,6 +970,44 @@ fn network_runs_report_their_data_and_minibatch_noise() {
         cell("sigma").parse::<f64>().unwrap() > 0.0,
         "σ̂ is reported as sigma"
     );
+
+    // With --curves-out the run also computes the full loss at every grid step (skipped
+    // otherwise): the contraction curve is complete, and the results row is unchanged.
+    let dir = tempfile::tempdir().unwrap();
+    let curves = dir.path().join("curves.csv");
+    let with_curves = lojasim()
+        .arg("run")
+        .args(small_network())
+        .args([
+            "--noise",
+            "minibatch",
+            "--batch",
+            "4",
+            "--trajectories",
+            "64",
+        ])
+        .args(["--steps", "100", "--eta", "0.01", "--quiet", "--out", "-"])
+        .args(["--curves-out", curves.to_str().unwrap()])
+        .assert()
+        .success();
+    let text2 = String::from_utf8(with_curves.get_output().stdout.clone()).unwrap();
+    let without_time = |t: &str| {
+        let mut r = csv::Reader::from_reader(t.as_bytes());
+        let h = r.headers().unwrap().clone();
+        let row = r.records().next().unwrap().unwrap();
+        h.iter()
+            .zip(row.iter())
+            .filter(|(h, _)| *h != "elapsed_s")
+            .map(|(h, v)| format!("{h}={v}"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(without_time(&text2), without_time(&text));
+    let means = column(&read(&curves), "loss_mean");
+    assert_eq!(means.len(), 101);
+    assert!(
+        means.iter().all(|m| m.parse::<f64>().is_ok()),
+        "no empty cell: {means:?}"
+    );
 }
 
 #[test]

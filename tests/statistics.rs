@@ -184,7 +184,7 @@ fn quadratic_contraction_is_exactly_rho_to_the_k() {
     let b = e.bound();
     assert_eq!(t.stayed, t.trajectories);
     for (j, &k) in t.grid.iter().enumerate() {
-        let (mean, se) = t.mean_loss(j);
+        let (mean, se) = t.mean_loss(j).unwrap();
         let expected = b.expected_loss_bound(k, e.f0).unwrap();
         assert!(
             (mean - expected).abs() <= 5.0 * se + 1e-15 * expected,
@@ -213,7 +213,7 @@ fn stopped_expected_loss_stays_below_the_contraction_bound() {
     assert!(t.stayed < t.trajectories, "some trajectories should leave");
     let b = e.bound();
     for (j, &k) in t.grid.iter().enumerate() {
-        let (mean, se) = t.mean_loss(j);
+        let (mean, se) = t.mean_loss(j).unwrap();
         let bound = b.expected_loss_bound(k, e.f0).unwrap();
         assert!(
             mean <= bound + 5.0 * se + 1e-300,

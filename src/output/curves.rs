@@ -1,6 +1,7 @@
-//! `--curves-out`: the survival and contraction curves of each point, in long format, at no extra
-//! simulation (the tally records them on its grid: every step up to 100, then 20 per decade,
-//! then K).
+//! `--curves-out`: the survival and contraction curves of each point, in long format, from the
+//! tally's grid (every step up to 100, then 20 per decade, then K). Free with every noise model
+//! but minibatch noise, whose steps compute only batch losses: there the full loss at each grid
+//! step is extra work, done only when a curves file is asked for ([`crate::runner::GridLosses`]).
 
 use std::ops::Range;
 
@@ -15,7 +16,7 @@ use crate::tally::Tally;
 /// - `k`: the step;
 /// - `stay_count`: trajectories still in the ball after step k (stayed through k);
 /// - `loss_mean`, `loss_se`: the mean over all trajectories of F(θ_k)·1{stayed through k}, and
-///   its standard error;
+///   its standard error (empty where F(θ_k) was not computed, see [`Tally::mean_loss`]);
 /// - `loss_bound`: ρ^k·F(θ0), the theorem's bound on that mean, empty where it does not apply.
 pub const CURVE_COLUMNS: [&str; 8] = [
     "config_id",
@@ -41,15 +42,15 @@ pub fn records(
         .iter()
         .enumerate()
         .map(|(j, &k)| {
-            let (mean, se) = tally.mean_loss(j);
+            let (mean, se) = tally.mean_loss(j).unzip();
             vec![
                 id.to_string(),
                 range.start.to_string(),
                 range.end.to_string(),
                 k.to_string(),
                 tally.stayed_through(j).to_string(),
-                fmt_f64(mean),
-                fmt_f64(se),
+                mean.map_or(String::new(), fmt_f64),
+                se.map_or(String::new(), fmt_f64),
                 bound
                     .expected_loss_bound(k, experiment.f0)
                     .map_or(String::new(), fmt_f64),
