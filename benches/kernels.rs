@@ -9,7 +9,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 use lojasim::config::{Experiment, Settings};
-use lojasim::landscape::{Activation, Gradient, Mlp, Objective, ProblemKind, Quadratic, Ring};
+use lojasim::landscape::{
+    Activation, Gradient, Landscape, Mlp, Objective, ProblemKind, Quadratic, Ring,
+};
+use lojasim::lanes::{Lane, LaneRngs, add_scaled_normals};
 use lojasim::noise::{NoiseDist, NoiseModel};
 use lojasim::rng::trajectory_rng;
 use lojasim::runner::{Dynamics, GridLosses, LaneWorkspace, Workspace};
@@ -86,8 +89,9 @@ fn trajectory(c: &mut Criterion) {
     });
 }
 
-/// The W2 network: one full-batch gradient (one trajectory), and one lane-batched ml-noise step
-/// of 8 trajectories (gradient of 8 θ, 8 × 1377 normals, update), via a 1-step run.
+/// The W2 network: one full-batch gradient (one trajectory, scalar path), the lane kernel's
+/// gradient of 8 θ, its noise (8 × 1377 normals), and one lane-batched ml-noise step of 8
+/// trajectories (gradient of 8 θ, 8 × 1377 normals, update), via a 1-step run.
 fn mlp(c: &mut Criterion) {
     let data = std::sync::Arc::new(
         lojasim::data::Dataset::parse("teacher.csv", include_str!("../data/teacher.csv"), None)
@@ -104,6 +108,23 @@ fn mlp(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("gradient/mlp 8-32-32-1 tanh, 16 rows", |b| {
         b.iter(|| m.loss_and_gradient(black_box(&theta), &mut grad, &mut work))
+    });
+    // The lane kernel alone: loss and gradient of 8 θ (trajectories) at once.
+    let lg = m.lanes().unwrap();
+    let theta_lanes: Vec<Lane> = theta.iter().map(|&t| Lane::splat(t)).collect();
+    let mut grad_lanes = vec![Lane::ZERO; d];
+    let mut work_lanes = vec![Lane::ZERO; lg.lane_workspace_len(0)];
+    g.bench_function("gradient/mlp W2, 8 θ in lanes", |b| {
+        b.iter(|| {
+            lg.lanes_loss_and_gradient(black_box(&theta_lanes), &mut grad_lanes, &mut work_lanes)
+        })
+    });
+    // Its ml noise alone: 1377 standard normals per lane, scaled and added.
+    let mut rngs = LaneRngs::new(std::array::from_fn(|l| {
+        lojasim::rng::trajectory_state(0, l as u64)
+    }));
+    g.bench_function("normals/1377 × 8 lanes, scaled and added", |b| {
+        b.iter(|| add_scaled_normals(&mut rngs, &mut grad_lanes, &Lane::splat(1e-3)))
     });
     let dynamics = Dynamics {
         landscape: &m,
