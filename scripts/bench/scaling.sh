@@ -61,14 +61,26 @@ if [[ $what == all || $what == k ]]; then
 fi
 
 if [[ $what == all || $what == threads ]]; then
-    echo; echo "1 vs 2 threads (N = 4096, K = 1000; W1 N = 10000)"; echo
-    echo "| workload | 1 thread s | 2 threads s | speed-up |"; echo "|---|---|---|---|"
+    # Five alternating 1- and 2-thread runs each; medians, so that a run disturbed by the host
+    # (the two vCPUs may be hyperthreads of one core shared with other guests) does not decide.
+    reps=${REPS:-5}
+    echo; echo "1 vs 2 threads (N = 4096, K = 1000; W1 N = 10000; median of $reps runs each)"; echo
+    echo "| workload | 1 thread s (median; min–max) | 2 threads s (median; min–max) | speed-up of medians |"
+    echo "|---|---|---|---|"
     for w in W1 W2 W3; do
         declare -n args=$w
         n=4096; [[ $w == W1 ]] && n=10000
-        s1=$(elapsed "$n" 1000 1 "${args[@]}")
-        s2=$(elapsed "$n" 1000 2 "${args[@]}")
-        echo "| $w | $s1 | $s2 | $(python3 -c "print(f'{$s1 / $s2:.2f}')") |"
+        one=(); two=()
+        for ((r = 0; r < reps; r++)); do
+            one+=("$(elapsed "$n" 1000 1 "${args[@]}")")
+            two+=("$(elapsed "$n" 1000 2 "${args[@]}")")
+        done
+        python3 - "$w" "${one[*]}" "${two[*]}" <<'PY'
+import statistics, sys
+w, one, two = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
+m1, m2 = statistics.median(one), statistics.median(two)
+print(f"| {w} | {m1:.3f} ({min(one):.3f}–{max(one):.3f}) | {m2:.3f} ({min(two):.3f}–{max(two):.3f}) | {m1 / m2:.2f} |")
+PY
     done
 fi
 
