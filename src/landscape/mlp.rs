@@ -683,11 +683,18 @@ fn mlp_lanes_impl<const T: usize>(
             for r in 0..rows {
                 for j in 0..n_in {
                     let at = r * n_in + j;
-                    for l in 0..LANES {
-                        d0[at].0[l] = w[j].0[l]
-                            * scale_e[r].0[l]
-                            * m.activation.derivative(z[at].0[l], a[at].0[l]);
-                    }
+                    let (wj, e) = (w[j], scale_e[r]);
+                    // The match hoisted (as a jump inside the lane loop it kept this scalar).
+                    d0[at] = if m.activation == Activation::Tanh {
+                        let av = a[at];
+                        Lane(std::array::from_fn(|l| {
+                            wj.0[l] * e.0[l] * (1.0 - av.0[l] * av.0[l])
+                        }))
+                    } else {
+                        Lane(std::array::from_fn(|l| {
+                            wj.0[l] * e.0[l] * m.activation.derivative(z[at].0[l], a[at].0[l])
+                        }))
+                    };
                 }
             }
         }

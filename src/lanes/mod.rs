@@ -4,8 +4,10 @@
 //! Nothing here changes a result. Each lane performs exactly the floating-point operations, in
 //! the same order, that the one-trajectory path ([`crate::runner::Dynamics::run`]) performs, and
 //! each lane draws from its own trajectory's stream with the same consumption pattern
-//! ([`LaneRngs`]). Rust never contracts `a * b + c` into a fused multiply-add, so the vectorised
-//! code rounds exactly like the scalar code on every CPU.
+//! ([`LaneRngs`]). Rust never contracts `a * b + c` into a fused multiply-add by itself; where a
+//! kernel fuses (the network's, with `f64::mul_add`), both paths fuse the same operations, and a
+//! fused multiply-add is exactly rounded, so the vectorised code rounds exactly like the scalar
+//! code on every CPU.
 //!
 //! Kernels are compiled three times (AVX-512, AVX2 + FMA, baseline x86-64 / other targets) by
 //! [`multiversion!`] and chosen at run time ([`level`]), so the binary runs on any CPU.
