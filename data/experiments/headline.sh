@@ -6,7 +6,7 @@
 # Runs lojasim on the shipped teacher–student network (mlp 8 → 16 → 1, tanh, data/teacher.csv)
 # and on the ring, writes every CSV into $HEADLINE_OUT (default target/headline/, gitignored) and
 # the figures into docs/figures/ (PNG). Every run has a fixed seed, so the numbers are the same on
-# every machine and thread count (only elapsed_s differs). About 5–8 minutes on 2 cores.
+# every machine and thread count (only elapsed_s differs). Under a minute on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
