@@ -176,7 +176,7 @@ fn finish_rejected<R: Rng>(rng: &mut R, bits: u64) -> f64 {
 }
 
 /// `v < (-x * x / 2.0).exp()` — rand_distr's wedge test for a draw x of layer i, which was
-/// rejected by the fast path (X[i+1] ≤ |x| < X[i]) — decided as libm's `exp` decides it, but
+/// rejected by the fast path (X[i+1] ≤ |x| ≤ X[i]) — decided as libm's `exp` decides it, but
 /// mostly without calling it (`exp` was about a tenth of W1's time).
 ///
 /// On [p, q] = [X[i+1], X[i]] the density g(a) = e^{−a²/2} is convex where a ≥ 1 and concave
@@ -288,17 +288,18 @@ mod tests {
     }
 
     /// The wedge test's shortcut decides as `exp` does, also for v next to the curve (within a few
-    /// ulp, 1e−13 and 1e−11), which random draws would almost never probe: every layer, 201
+    /// ulp, 1e−13 and 1e−11), which random draws would almost never probe: every layer, 202
     /// points across it, both signs.
     #[test]
     fn wedge_shortcut_agrees_with_exp_everywhere_near_the_curve() {
         let mut checked = 0;
         for i in 1..256 {
             let (p, q) = (ZIG_NORM_X[i + 1], ZIG_NORM_X[i]);
-            // 200 points across the layer, and its largest |x| (next below X[i]), where the chord
-            // meets the curve and only the margin covers the chord's rounding.
+            // 200 points across the layer, and its end X[i] (reached with u = −1) and the value
+            // next below, where the chord meets the curve and only the margin covers the chord's
+            // rounding.
             let points = (0..200).map(|k| p + (q - p) * k as f64 / 200.0);
-            for a in points.chain([f64::from_bits(q.to_bits() - 1)]) {
+            for a in points.chain([f64::from_bits(q.to_bits() - 1), q]) {
                 for x in [a, -a] {
                     let e = (-x * x / 2.0).exp();
                     let ulp = |v: f64, n: i64| f64::from_bits((v.to_bits() as i64 + n) as u64);
@@ -322,7 +323,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 255 * 201 * 2 * 12);
+        assert_eq!(checked, 255 * 202 * 2 * 12);
     }
 
     /// 400 000 normals per lane (about 4 800 slow-path draws each, tail draws included), and then
