@@ -724,47 +724,18 @@ fn mlp_lanes_impl<const T: usize>(
     Lane(sum.0.map(|s| s / two_m))
 }
 
-/// [`mlp_lanes_impl`] compiled for the best available [`crate::lanes::Level`], with the largest
-/// tile that fits its register file: 4 × 4 lanes (16 accumulators + 8 operands of 32 zmm
-/// registers), 2 × 2 with AVX2 (a lane is two of its 16 ymm registers), 1 × 1 otherwise.
-fn mlp_lanes(
-    m: &Mlp,
-    theta: &[Lane],
-    batch: Option<&[[usize; LANES]]>,
-    grad: Option<&mut [Lane]>,
-    work: &mut [Lane],
-) -> Lane {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,bmi1,bmi2")]
-        fn avx512(
-            m: &Mlp,
-            theta: &[Lane],
-            batch: Option<&[[usize; LANES]]>,
-            grad: Option<&mut [Lane]>,
-            work: &mut [Lane],
-        ) -> Lane {
-            mlp_lanes_impl::<4>(m, theta, batch, grad, work)
-        }
-        #[target_feature(enable = "avx2,fma,bmi1,bmi2")]
-        fn avx2(
-            m: &Mlp,
-            theta: &[Lane],
-            batch: Option<&[[usize; LANES]]>,
-            grad: Option<&mut [Lane]>,
-            work: &mut [Lane],
-        ) -> Lane {
-            mlp_lanes_impl::<2>(m, theta, batch, grad, work)
-        }
-        match crate::lanes::level() {
-            // SAFETY: `level()` reports only features the running CPU has.
-            crate::lanes::Level::Avx512 => return unsafe { avx512(m, theta, batch, grad, work) },
-            crate::lanes::Level::Avx2 => return unsafe { avx2(m, theta, batch, grad, work) },
-            crate::lanes::Level::Baseline => {}
-        }
-    }
-    mlp_lanes_impl::<1>(m, theta, batch, grad, work)
-}
+multiversion!(
+    /// [`mlp_lanes_impl`] compiled for the best available [`crate::lanes::Level`], with the
+    /// largest tile that fits its register file: 4 × 4 lanes (16 accumulators + 8 operands of 32
+    /// zmm registers), 2 × 2 with AVX2 (a lane is two of its 16 ymm registers), 1 × 1 otherwise.
+    fn mlp_lanes(
+        m: &Mlp,
+        theta: &[Lane],
+        batch: Option<&[[usize; LANES]]>,
+        grad: Option<&mut [Lane]>,
+        work: &mut [Lane],
+    ) -> Lane => avx512: mlp_lanes_impl::<4>, avx2: mlp_lanes_impl::<2>, baseline: mlp_lanes_impl::<1>
+);
 
 // The one-trajectory path, compiled per SIMD level like the lane kernels: its fused
 // multiply–adds (`f64::mul_add`) are then single instructions, not calls into libm.

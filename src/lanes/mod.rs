@@ -104,20 +104,29 @@ fn detect() -> Level {
 }
 
 /// Defines `fn $name(args) -> R` that calls the `#[inline(always)]` function `$imp` compiled for
-/// the best available [`Level`]. `$imp` must not be a `#[target_feature]` function itself.
+/// the best available [`Level`]. `$imp` must not be a `#[target_feature]` function itself. The
+/// second form names one implementation per level (e.g. the same generic function with a larger
+/// register tile where the register file is larger).
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($a:ident : $t:ty),* $(,)?) -> $r:ty => $imp:path) => {
+        $crate::lanes::multiversion!(
+            $(#[$m])* $vis fn $name($($a: $t),*) -> $r
+                => avx512: $imp, avx2: $imp, baseline: $imp
+        );
+    };
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($a:ident : $t:ty),* $(,)?) -> $r:ty
+        => avx512: $i512:path, avx2: $i2:path, baseline: $i1:path) => {
         $(#[$m])*
         $vis fn $name($($a: $t),*) -> $r {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,bmi1,bmi2")]
                 fn avx512($($a: $t),*) -> $r {
-                    $imp($($a),*)
+                    $i512($($a),*)
                 }
                 #[target_feature(enable = "avx2,fma,bmi1,bmi2")]
                 fn avx2($($a: $t),*) -> $r {
-                    $imp($($a),*)
+                    $i2($($a),*)
                 }
                 match $crate::lanes::level() {
                     // SAFETY: `level()` reports only features the running CPU has.
@@ -126,7 +135,7 @@ macro_rules! multiversion {
                     $crate::lanes::Level::Baseline => {}
                 }
             }
-            $imp($($a),*)
+            $i1($($a),*)
         }
     };
 }
