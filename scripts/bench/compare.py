@@ -153,6 +153,35 @@ def fmt_est(count, n):
     return f"{count / n:.4f} [{lo:.4f}, {hi:.4f}]"
 
 
+def mlp_step_flops(w, data_path):
+    """Flops of one full-batch step of one trajectory, as docs/performance.md counts them: a
+    multiply–add is 2 flops; per row, the forward products Σ w_l·w_{l+1}, the weight gradients
+    as many, and δ back through the hidden-to-hidden matrices (not into the inputs, and not the
+    output layer's scalar δ); biases, activations, noise and the update left out. None for
+    minibatch workloads."""
+    if w["problem"] != "mlp" or w["noise"] != "ml":
+        return None
+    with open(data_path) as f:
+        rows = [line for line in f if line.strip()]
+    n, inputs = len(rows) - 1, len(rows[0].split(",")) - 1
+    widths = [inputs] + list(w["hidden"]) + [1]
+    pairs = [widths[i] * widths[i + 1] for i in range(len(widths) - 1)]
+    macs = 2 * sum(pairs) + sum(pairs[1:-1])
+    return 2 * macs * n
+
+
+def measure_fma_peak(threads):
+    """(GFLOP/s, its line) from `cargo bench --bench fma_peak -- THREADS` (benches/fma_peak.rs)."""
+    cmd = ["cargo", "bench", "--quiet", "--bench", "fma_peak", "--", str(threads)]
+    if VERBOSE:
+        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=bc.REPO)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("float64 FMA peak")), None)
+    if proc.returncode != 0 or line is None:
+        sys.exit(f"error: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr.strip()}")
+    return float(line.split(": ")[1].split(" GFLOP/s")[0]), line
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workloads", default="W1,W2,W3")
@@ -170,6 +199,8 @@ def main():
     p.add_argument("--level", type=float, default=0.01, help="level of the agreement z-test")
     p.add_argument("--json-out", help="also write every result as JSON lines to this file")
     p.add_argument("--workdir", help="where θ0 files and stand-ins go (default: a temp dir)")
+    p.add_argument("--no-peak", action="store_true",
+                   help="skip measuring the FMA peak (benches/fma_peak.rs) after network ml runs")
     p.add_argument("-v", "--verbose", action="store_true", help="print every command run (stderr)")
     a = p.parse_args()
     global VERBOSE
@@ -253,6 +284,17 @@ def main():
             r = run_lojasim(a.lojasim, w, threads, prefix)
             r["workload"] = name
             row["runs"].append(r)
+            flops = mlp_step_flops(w, w["data"]) if w["problem"] == "mlp" else None
+            if flops is not None and not a.no_peak:
+                # Measured right after the run, on as many threads, so that the clock is the one
+                # the run saw (a guest's TSC frequency is not its cores' clock).
+                peak, peak_line = measure_fma_peak(threads or ncpu)
+                gflops = r["steps_per_s_useful"] * flops / 1e9
+                r.update(flops_per_step=flops, gflops=gflops, fma_peak_gflops=peak,
+                         fraction_of_peak=gflops / peak)
+                row["notes"].append(f"lojasim: {flops} flops per step, {gflops:.1f} GFLOP/s = "
+                                    f"{100 * gflops / peak:.1f} % of the FMA peak measured just "
+                                    f"after ({peak:.1f} GFLOP/s)")
         for peer in peers:
             if peer == "jax-sharded" and (ncpu == 1 or w["trajectories"] % ncpu):
                 row["notes"].append(f"jax-sharded skipped ({ncpu} CPU(s), N = {w['trajectories']})")
