@@ -119,6 +119,10 @@ fn mlp(c: &mut Criterion) {
             lg.lanes_loss_and_gradient(black_box(&theta_lanes), &mut grad_lanes, &mut work_lanes)
         })
     });
+    // Its forward pass alone (the loss of 8 θ; about a third of the multiply–adds).
+    g.bench_function("loss/mlp W2, 8 θ in lanes", |b| {
+        b.iter(|| lg.lanes_loss(black_box(&theta_lanes), &mut work_lanes))
+    });
     // Its ml noise alone: 1377 standard normals per lane, scaled and added.
     let mut rngs = LaneRngs::new(std::array::from_fn(|l| {
         lojasim::rng::trajectory_state(0, l as u64)
