@@ -170,16 +170,17 @@ def mlp_step_flops(w, data_path):
     return 2 * macs * n
 
 
-def measure_fma_peak(threads):
-    """(GFLOP/s, its line) from `cargo bench --bench fma_peak -- THREADS` (benches/fma_peak.rs)."""
-    cmd = ["cargo", "bench", "--quiet", "--bench", "fma_peak", "--", str(threads)]
+def measure_fma_peak(threads, prefix):
+    """GFLOP/s from `cargo bench --bench fma_peak -- THREADS` (benches/fma_peak.rs), or None on
+    a CPU without AVX2 + FMA (the bench then has nothing to measure)."""
+    cmd = prefix + ["cargo", "bench", "--quiet", "--bench", "fma_peak", "--", str(threads)]
     if VERBOSE:
         print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=bc.REPO)
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("float64 FMA peak")), None)
-    if proc.returncode != 0 or line is None:
+    if proc.returncode != 0:
         sys.exit(f"error: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr.strip()}")
-    return float(line.split(": ")[1].split(" GFLOP/s")[0]), line
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("float64 FMA peak")), None)
+    return None if line is None else float(line.split(": ")[1].split(" GFLOP/s")[0])
 
 
 def main():
@@ -288,13 +289,17 @@ def main():
             if flops is not None and not a.no_peak:
                 # Measured right after the run, on as many threads, so that the clock is the one
                 # the run saw (a guest's TSC frequency is not its cores' clock).
-                peak, peak_line = measure_fma_peak(threads or ncpu)
+                peak = measure_fma_peak(threads or ncpu, prefix)
                 gflops = r["steps_per_s_useful"] * flops / 1e9
-                r.update(flops_per_step=flops, gflops=gflops, fma_peak_gflops=peak,
-                         fraction_of_peak=gflops / peak)
-                row["notes"].append(f"lojasim: {flops} flops per step, {gflops:.1f} GFLOP/s = "
-                                    f"{100 * gflops / peak:.1f} % of the FMA peak measured just "
-                                    f"after ({peak:.1f} GFLOP/s)")
+                r.update(flops_per_step=flops, gflops=gflops, fma_peak_gflops=peak)
+                note = f"lojasim: {flops} flops per step, {gflops:.1f} GFLOP/s"
+                if peak is None:
+                    note += " (no AVX2 + FMA: no peak measured)"
+                else:
+                    r["fraction_of_peak"] = gflops / peak
+                    note += (f" = {100 * gflops / peak:.1f} % of the FMA peak measured just after "
+                             f"({peak:.1f} GFLOP/s)")
+                row["notes"].append(note)
         for peer in peers:
             if peer == "jax-sharded" and (ncpu == 1 or w["trajectories"] % ncpu):
                 row["notes"].append(f"jax-sharded skipped ({ncpu} CPU(s), N = {w['trajectories']})")
