@@ -11,6 +11,11 @@
 //!
 //! It measures the clock the cores actually run at under a full FMA load (turbo included), which
 //! a guest often cannot read (`/proc/cpuinfo` shows the TSC frequency).
+//!
+//! With AVX-512 it then times the inner loop of the network kernel's 4 × 4 register tile on its
+//! own (`mlp.rs`: per step, 4 + 4 lanes loaded from L1 and 16 FMAs into 16 accumulators, K steps,
+//! then the accumulators are consumed), for K = 8, 16 and 32 as in W2's layers: the fraction of
+//! the peak that tile shape can reach on this CPU before any epilogue, tanh or noise.
 
 use std::sync::Barrier;
 use std::time::Instant;
@@ -74,6 +79,38 @@ fn main() {
          {per_thread:.1} per thread (with two FMA units per core: a {:.2} GHz clock)",
         per_thread / (2.0 * width as f64 * 2.0)
     );
+    #[cfg(target_arch = "x86_64")]
+    if width == 8 {
+        for k in [8, 16, 32] {
+            let reps = 160_000_000 / (16 * k as u64);
+            let flops = (reps * 16 * k as u64 * 16) as f64;
+            let mut tile_best = 0.0f64;
+            for _ in 0..3 {
+                let barrier = Barrier::new(threads);
+                let rate: f64 = std::thread::scope(|s| {
+                    let handles: Vec<_> = (0..threads)
+                        .map(|_| {
+                            s.spawn(|| {
+                                let x = vec![0.001f64; 4 * k * 8];
+                                let w = vec![0.002f64; 4 * k * 8];
+                                barrier.wait();
+                                let t0 = Instant::now();
+                                // SAFETY: `width == 8` means AVX-512F was detected.
+                                std::hint::black_box(unsafe { x86::tile4x4(&x, &w, k, reps) });
+                                flops / t0.elapsed().as_secs_f64() / 1e9
+                            })
+                        })
+                        .collect();
+                    handles.into_iter().map(|h| h.join().unwrap()).sum()
+                });
+                tile_best = tile_best.max(rate);
+            }
+            println!(
+                "4 × 4 tile from L1, K = {k}: {tile_best:.1} GFLOP/s = {:.0} % of the peak",
+                100.0 * tile_best / best
+            );
+        }
+    }
 }
 
 type Kernel = fn(u64) -> f64;
@@ -115,6 +152,38 @@ mod x86 {
             }
         }
         acc.iter().map(|&a| _mm512_reduce_add_pd(a)).sum()
+    }
+
+    /// The network kernel's 4 × 4 tile loop alone: `x` and `w` hold 4 rows of `k` lanes (8 f64
+    /// each); per step t, lanes x[i][t] and w[j][t] are loaded and acc[i][j] += x·w; after k
+    /// steps the 16 accumulators are stored, as the kernel stores its tiles. Repeated `reps`
+    /// times; returns one stored value.
+    #[target_feature(enable = "avx512f")]
+    pub fn tile4x4(x: &[f64], w: &[f64], k: usize, reps: u64) -> f64 {
+        let lane = |v: &[f64], row: usize, t: usize| {
+            // SAFETY: row < 4 and t < k, so the 8 values lie inside the 4·k·8 of `v`.
+            unsafe { _mm512_loadu_pd(v.as_ptr().add((row * k + t) * 8)) }
+        };
+        assert!(x.len() >= 4 * k * 8 && w.len() >= 4 * k * 8);
+        let mut out = [0.0f64; 16 * 8];
+        for _ in 0..reps {
+            let mut acc = [[_mm512_setzero_pd(); 4]; 4];
+            for t in 0..k {
+                let xv: [__m512d; 4] = std::array::from_fn(|i| lane(x, i, t));
+                let wv: [__m512d; 4] = std::array::from_fn(|j| lane(w, j, t));
+                for i in 0..4 {
+                    for j in 0..4 {
+                        acc[i][j] = _mm512_fmadd_pd(xv[i], wv[j], acc[i][j]);
+                    }
+                }
+            }
+            for (n, a) in acc.iter().flatten().enumerate() {
+                // SAFETY: n < 16, so the 8 values lie inside `out`.
+                unsafe { _mm512_storeu_pd(out.as_mut_ptr().add(n * 8), *a) };
+            }
+            std::hint::black_box(&mut out);
+        }
+        out[0]
     }
 
     /// The same with 256-bit FMAs.
