@@ -9,4 +9,6 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 cargo build --release --quiet
+# The FMA peak bench compare.py runs after network runs: built now, so that it measures right away.
+if ! out="$(cargo bench --no-run --quiet --bench fma_peak 2>&1)"; then echo "$out" >&2; exit 1; fi
 exec python3 scripts/bench/compare.py "$@"
