@@ -936,27 +936,32 @@ fn init_writes_the_theta0_a_run_uses_and_a_wrong_length_file_is_refused() {
 
 #[test]
 fn network_runs_report_their_data_and_minibatch_noise() {
-    let out = lojasim()
-        .arg("run")
-        .args(small_network())
-        .args([
-            "--noise",
-            "minibatch",
-            "--batch",
-            "4",
-            "--trajectories",
-            "64",
-            "--steps",
-            "100",
-            "--eta",
-            "0.01",
-            "--quiet",
-            "--out",
-            "-",
-        ])
-        .assert()
-        .success();
-    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    // One set of flags for both runs below, so that they differ only in --curves-out.
+    let run = |extra: &[&str]| {
+        let out = lojasim()
+            .arg("run")
+            .args(small_network())
+            .args([
+                "--noise",
+                "minibatch",
+                "--batch",
+                "4",
+                "--trajectories",
+                "64",
+                "--steps",
+                "100",
+                "--eta",
+                "0.01",
+                "--quiet",
+                "--out",
+                "-",
+            ])
+            .args(extra)
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let text = run(&[]);
     let cell = |name: &str| column(&text, name)[0].clone();
     assert_eq!(cell("noise"), "minibatch");
     assert_eq!(cell("batch"), "4");
@@ -975,22 +980,7 @@ fn network_runs_report_their_data_and_minibatch_noise() {
     // otherwise): the contraction curve is complete, and the results row is unchanged.
     let dir = tempfile::tempdir().unwrap();
     let curves = dir.path().join("curves.csv");
-    let with_curves = lojasim()
-        .arg("run")
-        .args(small_network())
-        .args([
-            "--noise",
-            "minibatch",
-            "--batch",
-            "4",
-            "--trajectories",
-            "64",
-        ])
-        .args(["--steps", "100", "--eta", "0.01", "--quiet", "--out", "-"])
-        .args(["--curves-out", curves.to_str().unwrap()])
-        .assert()
-        .success();
-    let text2 = String::from_utf8(with_curves.get_output().stdout.clone()).unwrap();
+    let text2 = run(&["--curves-out", curves.to_str().unwrap()]);
     let without_time = |t: &str| {
         let mut r = csv::Reader::from_reader(t.as_bytes());
         let h = r.headers().unwrap().clone();
