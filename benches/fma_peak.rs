@@ -45,20 +45,13 @@ fn main() {
     let flops_per_thread = (ITERS * CHAINS as u64 * width as u64 * 2) as f64;
     let mut best = 0.0f64;
     for round in 0..ROUNDS {
-        let barrier = Barrier::new(threads);
-        let seconds: Vec<f64> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        barrier.wait();
-                        let t0 = Instant::now();
-                        std::hint::black_box(kernel(ITERS));
-                        t0.elapsed().as_secs_f64()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let seconds = timed_on_threads(
+            threads,
+            || (),
+            |()| {
+                std::hint::black_box(kernel(ITERS));
+            },
+        );
         let per_thread: Vec<f64> = seconds.iter().map(|s| flops_per_thread / s / 1e9).collect();
         let total: f64 = per_thread.iter().sum();
         println!(
@@ -86,23 +79,15 @@ fn main() {
             let flops = (reps * 16 * k as u64 * 16) as f64;
             let mut tile_best = 0.0f64;
             for _ in 0..3 {
-                let barrier = Barrier::new(threads);
-                let rate: f64 = std::thread::scope(|s| {
-                    let handles: Vec<_> = (0..threads)
-                        .map(|_| {
-                            s.spawn(|| {
-                                let x = vec![0.001f64; 4 * k * 8];
-                                let w = vec![0.002f64; 4 * k * 8];
-                                barrier.wait();
-                                let t0 = Instant::now();
-                                // SAFETY: `width == 8` means AVX-512F was detected.
-                                std::hint::black_box(unsafe { x86::tile4x4(&x, &w, k, reps) });
-                                flops / t0.elapsed().as_secs_f64() / 1e9
-                            })
-                        })
-                        .collect();
-                    handles.into_iter().map(|h| h.join().unwrap()).sum()
-                });
+                let seconds = timed_on_threads(
+                    threads,
+                    || (vec![0.001f64; 4 * k * 8], vec![0.002f64; 4 * k * 8]),
+                    |(x, w)| {
+                        // SAFETY: `width == 8` means AVX-512F was detected.
+                        std::hint::black_box(unsafe { x86::tile4x4(&x, &w, k, reps) });
+                    },
+                );
+                let rate: f64 = seconds.iter().map(|s| flops / s / 1e9).sum();
                 tile_best = tile_best.max(rate);
             }
             println!(
@@ -111,6 +96,30 @@ fn main() {
             );
         }
     }
+}
+
+/// Seconds `work` takes on each of `threads` threads started together: each thread first builds
+/// its own input with `setup`, then all wait at a barrier, then each times its `work`.
+fn timed_on_threads<S>(
+    threads: usize,
+    setup: impl Fn() -> S + Sync,
+    work: impl Fn(S) + Sync,
+) -> Vec<f64> {
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let input = setup();
+                    barrier.wait();
+                    let t0 = Instant::now();
+                    work(input);
+                    t0.elapsed().as_secs_f64()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
 }
 
 type Kernel = fn(u64) -> f64;
