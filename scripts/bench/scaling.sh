@@ -62,7 +62,7 @@ fi
 
 if [[ $what == all || $what == threads ]]; then
     # Five alternating 1- and 2-thread runs each; medians, so that a run disturbed by the host
-    # (the two vCPUs may be hyperthreads of one core shared with other guests) does not decide.
+    # (the vCPUs share it with other guests) does not decide.
     reps=${REPS:-5}
     echo; echo "1 vs 2 threads (N = 4096, K = 1000; W1 N = 10000; median of $reps runs each)"; echo
     echo "| workload | 1 thread s (median; min–max) | 2 threads s (median; min–max) | speed-up of medians |"
