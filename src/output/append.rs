@@ -99,10 +99,12 @@ impl AppendCsv {
             path: path.to_path_buf(),
             error,
         };
+        // A device stays a device (and a path that is not there yet becomes a regular file).
+        let special = is_special_file(path);
         let resumed = if resume && path.exists() {
             Some(read_complete_rows(flag, path, header)?)
         } else {
-            if path.exists() && !force && !is_special_file(path) {
+            if path.exists() && !force && !special {
                 return Err(OutputError::Exists {
                     flag,
                     path: path.to_path_buf(),
@@ -117,7 +119,7 @@ impl AppendCsv {
             sink: Sink::File {
                 file,
                 path: path.to_path_buf(),
-                special: is_special_file(path),
+                special,
             },
             last_sync: Instant::now(),
         };
