@@ -17,6 +17,7 @@
 //! then the accumulators are consumed), for K = 8, 16 and 32 as in W2's layers: the fraction of
 //! the peak that tile shape can reach on this CPU before any epilogue, tanh or noise.
 
+use lojasim::lanes::Lane;
 use std::sync::Barrier;
 use std::time::Instant;
 
@@ -81,7 +82,12 @@ fn main() {
             for _ in 0..3 {
                 let seconds = timed_on_threads(
                     threads,
-                    || (vec![0.001f64; 4 * k * 8], vec![0.002f64; 4 * k * 8]),
+                    || {
+                        (
+                            vec![Lane::splat(0.001); 4 * k],
+                            vec![Lane::splat(0.002); 4 * k],
+                        )
+                    },
                     |(x, w)| {
                         // SAFETY: `width == 8` means AVX-512F was detected.
                         std::hint::black_box(unsafe { x86::tile4x4(&x, &w, k, reps) });
@@ -141,6 +147,7 @@ fn kernel() -> Option<(usize, Kernel)> {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::CHAINS;
+    use lojasim::lanes::Lane;
     use std::arch::x86_64::*;
 
     /// `CHAINS` chains of `n` dependent 512-bit FMAs each (a ← a·x + y, |x| < 1, so nothing
@@ -163,18 +170,21 @@ mod x86 {
         acc.iter().map(|&a| _mm512_reduce_add_pd(a)).sum()
     }
 
-    /// The network kernel's 4 × 4 tile loop alone: `x` and `w` hold 4 rows of `k` lanes (8 f64
-    /// each); per step t, lanes x[i][t] and w[j][t] are loaded and acc[i][j] += x·w; after k
-    /// steps the 16 accumulators are stored, as the kernel stores its tiles. Repeated `reps`
-    /// times; returns one stored value.
+    /// The network kernel's 4 × 4 tile loop alone: `x` and `w` hold 4 rows of `k` lanes,
+    /// cache-line aligned as the kernel's [`Lane`]s are (unaligned, every 512-bit load would
+    /// straddle two lines and the tile would look 10 points slower than the kernel's); per step
+    /// t, lanes x[i][t] and w[j][t] are loaded and acc[i][j] += x·w; after k steps the 16
+    /// accumulators are stored, as the kernel stores its tiles. Repeated `reps` times; returns one
+    /// stored value.
     #[target_feature(enable = "avx512f")]
-    pub fn tile4x4(x: &[f64], w: &[f64], k: usize, reps: u64) -> f64 {
-        let lane = |v: &[f64], row: usize, t: usize| {
-            // SAFETY: row < 4 and t < k, so the 8 values lie inside the 4·k·8 of `v`.
-            unsafe { _mm512_loadu_pd(v.as_ptr().add((row * k + t) * 8)) }
+    pub fn tile4x4(x: &[Lane], w: &[Lane], k: usize, reps: u64) -> f64 {
+        let lane = |v: &[Lane], row: usize, t: usize| {
+            // SAFETY: row < 4 and t < k, so the lane lies inside the 4·k of `v`, and a `Lane` is
+            // 8 f64 aligned to 64 bytes.
+            unsafe { _mm512_load_pd(v.as_ptr().add(row * k + t).cast()) }
         };
-        assert!(x.len() >= 4 * k * 8 && w.len() >= 4 * k * 8);
-        let mut out = [0.0f64; 16 * 8];
+        assert!(x.len() >= 4 * k && w.len() >= 4 * k);
+        let mut out = [Lane::ZERO; 16];
         for _ in 0..reps {
             let mut acc = [[_mm512_setzero_pd(); 4]; 4];
             for t in 0..k {
@@ -186,13 +196,13 @@ mod x86 {
                     }
                 }
             }
-            for (n, a) in acc.iter().flatten().enumerate() {
-                // SAFETY: n < 16, so the 8 values lie inside `out`.
-                unsafe { _mm512_storeu_pd(out.as_mut_ptr().add(n * 8), *a) };
+            for (o, a) in out.iter_mut().zip(acc.iter().flatten()) {
+                // SAFETY: a `Lane` is 8 f64 aligned to 64 bytes.
+                unsafe { _mm512_store_pd(o.0.as_mut_ptr(), *a) };
             }
             std::hint::black_box(&mut out);
         }
-        out[0]
+        out[0].0[0]
     }
 
     /// The same with 256-bit FMAs.
