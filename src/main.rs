@@ -655,17 +655,13 @@ impl Output {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        tempfile::Builder::new()
-            .prefix(".lojasim-")
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                usage(format!(
-                    "{flag} {}: cannot create a file in {}: {e}",
-                    path.display(),
-                    dir.display()
-                ))
-            })?;
+        output::temp_file_in(dir).map_err(|e| {
+            usage(format!(
+                "{flag} {}: cannot create a file in {}: {e}",
+                path.display(),
+                dir.display()
+            ))
+        })?;
         Ok(file)
     }
 

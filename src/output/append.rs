@@ -233,6 +233,26 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
+/// A hidden temporary file in `dir`, to be renamed over an output file. It is created with the
+/// permissions of any new file (0666 less the umask), not tempfile's private 0600, because it
+/// becomes the user's output file.
+pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    if !dir.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such directory",
+        ));
+    }
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".lojasim-").suffix(".partial");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
+}
+
 /// Writes `lines` (complete CSV text) to `path` atomically: temporary file, sync, rename.
 /// Without `overwrite`, an existing `path` is never replaced (even one created meanwhile).
 pub fn write_atomically(
@@ -256,16 +276,12 @@ pub fn write_atomically(
             .map_err(io);
     }
     let dir = parent(path);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".lojasim-")
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(|error| OutputError::Create {
-            flag,
-            path: path.to_path_buf(),
-            dir: dir.to_path_buf(),
-            error,
-        })?;
+    let mut temp = temp_file_in(dir).map_err(|error| OutputError::Create {
+        flag,
+        path: path.to_path_buf(),
+        dir: dir.to_path_buf(),
+        error,
+    })?;
     temp.write_all(text).map_err(io)?;
     temp.as_file().sync_all().map_err(io)?;
     let persisted = if overwrite {
@@ -386,6 +402,42 @@ mod tests {
 
     fn row(a: &str, b: &str) -> Vec<String> {
         vec![a.to_string(), b.to_string()]
+    }
+
+    /// Output files get the permissions of any new file (0666 less the umask), like a file the
+    /// user's shell would create, not the 0600 of a private temporary file.
+    #[cfg(unix)]
+    #[test]
+    fn output_files_get_the_permissions_of_a_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let atomic = dir.path().join("atomic.csv");
+        write_atomically("--out", &atomic, b"a\n", false).unwrap();
+        let appended = dir.path().join("appended.csv");
+        AppendCsv::open("--out", &appended, HEADER, false, false)
+            .unwrap()
+            .0
+            .finish()
+            .unwrap();
+        assert_eq!(mode(&atomic), mode(&plain));
+        // (Under a umask of 077 all three are 0600 and the test cannot tell; under 022 it can.)
+        assert_eq!(mode(&appended), mode(&plain));
+    }
+
+    #[test]
+    fn a_missing_directory_is_named_without_the_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no/such/x.csv");
+        let e = write_atomically("--out", &path, b"a\n", false).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("--out ") && msg.contains("no such directory"),
+            "{msg}"
+        );
+        assert!(!msg.contains(".partial"), "{msg}");
     }
 
     #[test]

@@ -16,4 +16,6 @@ pub mod merge;
 pub mod summary;
 pub mod sweep_csv;
 
-pub use append::{AppendCsv, OutputError, Resumed, is_special_file, parse_rows, write_atomically};
+pub use append::{
+    AppendCsv, OutputError, Resumed, is_special_file, parse_rows, temp_file_in, write_atomically,
+};
