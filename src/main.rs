@@ -651,10 +651,7 @@ impl Output {
             )));
         }
         // Probe the directory with the same kind of temporary file the final write uses.
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
+        let dir = output::directory_of(path);
         output::temp_file_in(dir).map_err(|e| {
             usage(format!(
                 "{flag} {}: cannot create a file in {}: {e}",

@@ -226,7 +226,8 @@ impl AppendCsv {
     }
 }
 
-fn parent(path: &Path) -> &Path {
+/// The directory a file `path` is (or would be) in: "." for a bare file name.
+pub fn directory_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -275,7 +276,7 @@ pub fn write_atomically(
             .and_then(|mut f| f.write_all(text))
             .map_err(io);
     }
-    let dir = parent(path);
+    let dir = directory_of(path);
     let mut temp = temp_file_in(dir).map_err(|error| OutputError::Create {
         flag,
         path: path.to_path_buf(),

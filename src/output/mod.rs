@@ -17,5 +17,6 @@ pub mod summary;
 pub mod sweep_csv;
 
 pub use append::{
-    AppendCsv, OutputError, Resumed, is_special_file, parse_rows, temp_file_in, write_atomically,
+    AppendCsv, OutputError, Resumed, directory_of, is_special_file, parse_rows, temp_file_in,
+    write_atomically,
 };
