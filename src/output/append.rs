@@ -284,6 +284,15 @@ pub fn write_atomically(
         error,
     })?;
     temp.write_all(text).map_err(io)?;
+    if overwrite {
+        // A file being replaced (--force, a resume's rewrite) keeps the permissions its owner
+        // gave it, as an editor's save would.
+        if let Ok(meta) = std::fs::metadata(path) {
+            temp.as_file()
+                .set_permissions(meta.permissions())
+                .map_err(io)?;
+        }
+    }
     temp.as_file().sync_all().map_err(io)?;
     let persisted = if overwrite {
         temp.persist(path)
@@ -426,6 +435,20 @@ mod tests {
         assert_eq!(mode(&atomic), mode(&plain));
         // (Under a umask of 077 all three are 0600 and the test cannot tell; under 022 it can.)
         assert_eq!(mode(&appended), mode(&plain));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, "old\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomically("--out", &path, b"new\n", true).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
     }
 
     #[test]
