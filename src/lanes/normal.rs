@@ -106,7 +106,7 @@ impl LaneRngs {
 }
 
 /// [`LaneRngs::add_scaled_normals`] at the best available instruction set: written out in
-/// AVX-512 intrinsics where the CPU has them ([`avx512::add_scaled_normals`]), otherwise the
+/// AVX-512 intrinsics where the CPU has them (`avx512::add_scaled_normals` below), otherwise the
 /// portable code compiled for AVX2 + FMA or for the baseline. All give the same bits.
 pub fn add_scaled_normals(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane) {
     #[cfg(target_arch = "x86_64")]
