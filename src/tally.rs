@@ -41,8 +41,8 @@ pub struct Tally {
     pub stayed: u64,
     /// Stayed and F(θ_K) ≤ ε.
     pub converged: u64,
-    /// `exits[j]`: trajectories whose exit step k lies in (grid[j−1], grid[j]]; `exits[0]` is always
-    /// 0 since the earliest exit is at step 1.
+    /// `exits[j]`: trajectories whose exit step k lies in `(grid[j−1], grid[j]]`; `exits[0]` is
+    /// always 0 since the earliest exit is at step 1.
     pub exits: Vec<u64>,
     /// Σ of exit steps over exited trajectories.
     pub exit_step_sum: u128,

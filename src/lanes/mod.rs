@@ -10,7 +10,7 @@
 //! code on every CPU.
 //!
 //! Kernels are compiled three times (AVX-512, AVX2 + FMA, baseline x86-64 / other targets) by
-//! [`multiversion!`] and chosen at run time ([`level`]), so the binary runs on any CPU. The
+//! `multiversion!` and chosen at run time ([`level`]), so the binary runs on any CPU. The
 //! normals' AVX-512 form is written in intrinsics instead ([`add_scaled_normals`]), with the same
 //! results.
 //! `LOJASIM_SIMD=baseline|avx2|avx512` caps the level (for benchmarks and tests of the fallbacks).

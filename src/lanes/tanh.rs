@@ -143,13 +143,13 @@ pub fn tanh_of<V: Real>(x: V) -> V {
     t.with_sign_of(x)
 }
 
-/// tanh x ([`tanh_of`] on one value).
+/// tanh x (`tanh_of` on one value).
 #[inline(always)]
 pub fn tanh(x: f64) -> f64 {
     tanh_of(x)
 }
 
-/// tanh of every lane ([`tanh_of`] on all lanes at once).
+/// tanh of every lane (`tanh_of` on all lanes at once).
 #[inline(always)]
 pub fn tanh_lane(x: Lane) -> Lane {
     tanh_of(x)

@@ -7,7 +7,7 @@ use crate::sweep::ConfigId;
 
 /// Columns a sweep row adds after `run`'s, in order.
 ///
-/// - `config_id`: the point's stable id ([`crate::sweep::config_id`]).
+/// - `config_id`: the point's stable id ([`fn@crate::sweep::config_id`]).
 /// - `traj_start`, `traj_end`: the trajectory indices [start, end) this row counts.
 /// - `traj_total`: `--trajectories` of the run the row belongs to (all shards together; the cap
 ///   of a run to a target half-width).

@@ -1,5 +1,5 @@
 //! Sweeps: grids of values per flag ([`grid`]), their cartesian product ([`SettingsGrid`]), the
-//! stable identity of a point ([`config_id`]) and the split of trajectories into shards
+//! stable identity of a point ([`fn@config_id`]) and the split of trajectories into shards
 //! ([`Shard`]), checking every point before work starts ([`plan`]) and running one point
 //! ([`run_point`]).
 
