@@ -11,7 +11,7 @@
 //!
 //! Kernels are compiled three times (AVX-512, AVX2 + FMA, baseline x86-64 / other targets) by
 //! `multiversion!` and chosen at run time ([`level`]), so the binary runs on any CPU. The
-//! normals' AVX-512 form is written in intrinsics instead ([`add_scaled_normals`]), with the same
+//! normals' AVX-512 version is written in intrinsics ([`add_scaled_normals`]), with the same
 //! results.
 //! `LOJASIM_SIMD=baseline|avx2|avx512` caps the level (for benchmarks and tests of the fallbacks).
 //!
@@ -106,9 +106,10 @@ fn detect() -> Level {
 }
 
 /// Defines `fn $name(args) -> R` that calls the `#[inline(always)]` function `$imp` compiled for
-/// the best available [`Level`]. `$imp` must not be a `#[target_feature]` function itself. The
-/// second form names one implementation per level (e.g. the same generic function with a larger
-/// register tile where the register file is larger).
+/// the best available [`Level`]. The second form names one implementation per level (e.g. the
+/// same generic function with a larger register tile where the register file is larger). An
+/// implementation is an `#[inline(always)]` function, or a `#[target_feature]` function that
+/// needs no more than its level's features (as the AVX-512 normals in intrinsics).
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($a:ident : $t:ty),* $(,)?) -> $r:ty => $imp:path) => {
         $crate::lanes::multiversion!(

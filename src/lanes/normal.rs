@@ -94,36 +94,37 @@ impl LaneRngs {
     #[cold]
     #[inline(never)]
     fn finish_on_lane(&mut self, l: usize, bits: u64) -> f64 {
-        let mut rng = Scalar {
-            s: [self.s[0][l], self.s[1][l], self.s[2][l], self.s[3][l]],
-        };
-        let z = finish_rejected(&mut rng, bits);
+        let (z, state) = finish_lane(std::array::from_fn(|w| self.s[w][l]), bits);
         for w in 0..4 {
-            self.s[w][l] = rng.s[w];
+            self.s[w][l] = state[w];
         }
         z
     }
 }
 
-/// [`LaneRngs::add_scaled_normals`] at the best available instruction set: written out in
-/// AVX-512 intrinsics where the CPU has them (`avx512::add_scaled_normals` below), otherwise the
-/// portable code compiled for AVX2 + FMA or for the baseline. All give the same bits.
-pub fn add_scaled_normals(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma,bmi1,bmi2")]
-        fn avx2(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane) {
-            rngs.add_scaled_normals(g, scale)
-        }
-        match super::level() {
-            // SAFETY: `level()` reports only features the running CPU has.
-            super::Level::Avx512 => return unsafe { avx512::add_scaled_normals(rngs, g, scale) },
-            super::Level::Avx2 => return unsafe { avx2(rngs, g, scale) },
-            super::Level::Baseline => {}
-        }
-    }
+/// [`finish_rejected`] on a scalar copy of one lane's state words: the normal, and the words
+/// after the draws it consumed.
+#[inline]
+fn finish_lane(state: [u64; 4], bits: u64) -> (f64, [u64; 4]) {
+    let mut rng = Scalar { s: state };
+    let z = finish_rejected(&mut rng, bits);
+    (z, rng.s)
+}
+
+#[inline(always)]
+fn add_scaled_normals_portable(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane) {
     rngs.add_scaled_normals(g, scale)
 }
+
+super::multiversion!(
+    /// [`LaneRngs::add_scaled_normals`] at the best available instruction set: written out in
+    /// AVX-512 intrinsics where the CPU has them (`avx512::add_scaled_normals` below), otherwise
+    /// the portable code compiled for AVX2 + FMA or for the baseline. All give the same bits.
+    pub fn add_scaled_normals(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane) -> ()
+        => avx512: avx512::add_scaled_normals,
+           avx2: add_scaled_normals_portable,
+           baseline: add_scaled_normals_portable
+);
 
 /// [`LaneRngs::add_scaled_normals`] in AVX-512 intrinsics: the generator state stays in
 /// registers across the rare slow branch, and a lane that misses the fast path is finished on a
@@ -133,7 +134,7 @@ pub fn add_scaled_normals(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane) {
 /// docs/performance.md.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{LANES, Lane, LaneRngs, Scalar, ZIG_NORM_X_HEAD, ZIG_NORM_X_NEXT, finish_rejected};
+    use super::{LANES, Lane, LaneRngs, ZIG_NORM_X_HEAD, ZIG_NORM_X_NEXT, finish_lane};
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,bmi1,bmi2")]
@@ -142,26 +143,24 @@ mod avx512 {
         // to 64 bytes; the state words are read and written unaligned), and the gathers read
         // tables of 256 f64 at indices below 256.
         unsafe {
-            let ld = |w: &[u64; LANES]| _mm512_loadu_si512(w.as_ptr().cast());
-            let (mut s0, mut s1, mut s2, mut s3) = (
-                ld(&rngs.s[0]),
-                ld(&rngs.s[1]),
-                ld(&rngs.s[2]),
-                ld(&rngs.s[3]),
-            );
+            let mut st: [__m512i; 4] =
+                std::array::from_fn(|w| _mm512_loadu_si512(rngs.s[w].as_ptr().cast()));
+            let store =
+                |v: __m512i, to: &mut [u64; LANES]| _mm512_storeu_si512(to.as_mut_ptr().cast(), v);
             let sc = _mm512_load_pd(scale.0.as_ptr());
             let low8 = _mm512_set1_epi64(0xff);
             let exp2 = _mm512_set1_epi64((1024u64 << 52) as i64);
             let three = _mm512_set1_pd(3.0);
             for gj in g.iter_mut() {
-                let out = _mm512_add_epi64(_mm512_rol_epi64::<23>(_mm512_add_epi64(s0, s3)), s0);
-                let t = _mm512_slli_epi64::<17>(s1);
-                s2 = _mm512_xor_si512(s2, s0);
-                s3 = _mm512_xor_si512(s3, s1);
-                s1 = _mm512_xor_si512(s1, s2);
-                s0 = _mm512_xor_si512(s0, s3);
-                s2 = _mm512_xor_si512(s2, t);
-                s3 = _mm512_rol_epi64::<45>(s3);
+                let [s0, s1, s2, s3] = &mut st;
+                let out = _mm512_add_epi64(_mm512_rol_epi64::<23>(_mm512_add_epi64(*s0, *s3)), *s0);
+                let t = _mm512_slli_epi64::<17>(*s1);
+                *s2 = _mm512_xor_si512(*s2, *s0);
+                *s3 = _mm512_xor_si512(*s3, *s1);
+                *s1 = _mm512_xor_si512(*s1, *s2);
+                *s0 = _mm512_xor_si512(*s0, *s3);
+                *s2 = _mm512_xor_si512(*s2, t);
+                *s3 = _mm512_rol_epi64::<45>(*s3);
                 let idx = _mm512_and_si512(out, low8);
                 let u = _mm512_sub_pd(
                     _mm512_castsi512_pd(_mm512_or_si512(_mm512_srli_epi64::<12>(out), exp2)),
@@ -176,28 +175,21 @@ mod avx512 {
                     // Lane-by-lane finish on scalar copies; the results go back into the registers
                     // lane by lane (a vector reload of words just stored one by one would stall on
                     // store forwarding).
-                    let mut w = [[0u64; LANES]; 4];
-                    let st = |v: __m512i, w: &mut [u64; LANES]| {
-                        _mm512_storeu_si512(w.as_mut_ptr().cast(), v)
-                    };
-                    st(s0, &mut w[0]);
-                    st(s1, &mut w[1]);
-                    st(s2, &mut w[2]);
-                    st(s3, &mut w[3]);
-                    let mut words = [0u64; LANES];
-                    _mm512_storeu_si512(words.as_mut_ptr().cast(), out);
+                    let mut words = [[0u64; LANES]; 4];
+                    for (v, to) in st.iter().zip(&mut words) {
+                        store(*v, to);
+                    }
+                    let mut bits = [0u64; LANES];
+                    store(out, &mut bits);
                     let mut miss = !ok;
                     while miss != 0 {
                         let l = miss.trailing_zeros() as usize;
                         let m = 1u8 << l;
-                        let mut rng = Scalar {
-                            s: [w[0][l], w[1][l], w[2][l], w[3][l]],
-                        };
-                        let zl = finish_rejected(&mut rng, words[l]);
-                        s0 = _mm512_mask_set1_epi64(s0, m, rng.s[0] as i64);
-                        s1 = _mm512_mask_set1_epi64(s1, m, rng.s[1] as i64);
-                        s2 = _mm512_mask_set1_epi64(s2, m, rng.s[2] as i64);
-                        s3 = _mm512_mask_set1_epi64(s3, m, rng.s[3] as i64);
+                        let (zl, state) =
+                            finish_lane(std::array::from_fn(|w| words[w][l]), bits[l]);
+                        for (v, word) in st.iter_mut().zip(state) {
+                            *v = _mm512_mask_set1_epi64(*v, m, word as i64);
+                        }
                         z = _mm512_mask_broadcastsd_pd(z, m, _mm_set_sd(zl));
                         miss &= miss - 1;
                     }
@@ -205,12 +197,9 @@ mod avx512 {
                 let gv = _mm512_load_pd(gj.0.as_ptr());
                 _mm512_store_pd(gj.0.as_mut_ptr(), _mm512_add_pd(gv, _mm512_mul_pd(sc, z)));
             }
-            let st =
-                |v: __m512i, w: &mut [u64; LANES]| _mm512_storeu_si512(w.as_mut_ptr().cast(), v);
-            st(s0, &mut rngs.s[0]);
-            st(s1, &mut rngs.s[1]);
-            st(s2, &mut rngs.s[2]);
-            st(s3, &mut rngs.s[3]);
+            for (v, to) in st.iter().zip(&mut rngs.s) {
+                store(*v, to);
+            }
         }
     }
 }
