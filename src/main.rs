@@ -651,14 +651,7 @@ impl Output {
             )));
         }
         // Probe the directory with the same kind of temporary file the final write uses.
-        let dir = output::directory_of(path);
-        output::temp_file_in(dir).map_err(|e| {
-            usage(format!(
-                "{flag} {}: cannot create a file in {}: {e}",
-                path.display(),
-                dir.display()
-            ))
-        })?;
+        output::temp_file_beside(flag, path).map_err(|e| usage(e.to_string()))?;
         Ok(file)
     }
 

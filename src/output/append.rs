@@ -227,31 +227,43 @@ impl AppendCsv {
 }
 
 /// The directory a file `path` is (or would be) in: "." for a bare file name.
-pub fn directory_of(path: &Path) -> &Path {
+fn directory_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
 }
 
-/// A hidden temporary file in `dir`, to be renamed over an output file. It is created with the
-/// permissions of any new file (0666 less the umask), not tempfile's private 0600, because it
-/// becomes the user's output file.
-pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    if !dir.is_dir() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "no such directory",
-        ));
-    }
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".lojasim-").suffix(".partial");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    builder.tempfile_in(dir)
+/// A hidden temporary file beside the output file `path`, to be renamed over it. It is created
+/// with the permissions of any new file (0666 less the umask), not tempfile's private 0600,
+/// because it becomes the user's output file. An error names `flag`, `path` and its directory.
+pub fn temp_file_beside(
+    flag: &'static str,
+    path: &Path,
+) -> Result<tempfile::NamedTempFile, OutputError> {
+    let dir = directory_of(path);
+    let create = || {
+        if !dir.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such directory",
+            ));
+        }
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".lojasim-").suffix(".partial");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        builder.tempfile_in(dir)
+    };
+    create().map_err(|error| OutputError::Create {
+        flag,
+        path: path.to_path_buf(),
+        dir: dir.to_path_buf(),
+        error,
+    })
 }
 
 /// Writes `lines` (complete CSV text) to `path` atomically: temporary file, sync, rename.
@@ -276,13 +288,7 @@ pub fn write_atomically(
             .and_then(|mut f| f.write_all(text))
             .map_err(io);
     }
-    let dir = directory_of(path);
-    let mut temp = temp_file_in(dir).map_err(|error| OutputError::Create {
-        flag,
-        path: path.to_path_buf(),
-        dir: dir.to_path_buf(),
-        error,
-    })?;
+    let mut temp = temp_file_beside(flag, path)?;
     temp.write_all(text).map_err(io)?;
     if overwrite {
         // A file being replaced (--force, a resume's rewrite) keeps the permissions its owner
