@@ -285,7 +285,7 @@ def main():
             r = run_lojasim(a.lojasim, w, threads, prefix)
             r["workload"] = name
             row["runs"].append(r)
-            flops = mlp_step_flops(w, w["data"]) if w["problem"] == "mlp" else None
+            flops = mlp_step_flops(w, w.get("data"))
             if flops is not None and not a.no_peak:
                 # Measured right after the run, on as many threads, so that the clock is the one
                 # the run saw (a guest's TSC frequency is not its cores' clock).
