@@ -850,6 +850,18 @@ fn small_network() -> Vec<String> {
     .collect()
 }
 
+/// The CSV a successful quiet `lojasim run` of [`small_network`] with `flags` writes to stdout.
+fn small_network_csv(flags: &[&str]) -> String {
+    let out = lojasim()
+        .arg("run")
+        .args(small_network())
+        .args(flags)
+        .args(["--quiet", "--out", "-"])
+        .assert()
+        .success();
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
 #[test]
 fn constants_prints_estimates_beside_exact_values_and_writes_csv() {
     let out = lojasim()
@@ -891,22 +903,8 @@ fn init_writes_the_theta0_a_run_uses_and_a_wrong_length_file_is_refused() {
     assert_eq!(text.lines().count(), 41);
     // A run from the file equals a run from the same seed.
     let run = |extra: &[&str]| {
-        let out = lojasim()
-            .arg("run")
-            .args(small_network())
-            .args([
-                "--trajectories",
-                "64",
-                "--steps",
-                "50",
-                "--quiet",
-                "--out",
-                "-",
-            ])
-            .args(extra)
-            .assert()
-            .success();
-        without_elapsed(&String::from_utf8(out.get_output().stdout.clone()).unwrap())
+        let flags = [&["--trajectories", "64", "--steps", "50"], extra].concat();
+        without_elapsed(&small_network_csv(&flags))
     };
     // Equal in every cell but init_seed and init_steps (the last two columns), which record how
     // a seeded start was made and are empty for a start read from a file.
@@ -938,28 +936,19 @@ fn init_writes_the_theta0_a_run_uses_and_a_wrong_length_file_is_refused() {
 fn network_runs_report_their_data_and_minibatch_noise() {
     // One set of flags for both runs below, so that they differ only in --curves-out.
     let run = |extra: &[&str]| {
-        let out = lojasim()
-            .arg("run")
-            .args(small_network())
-            .args([
-                "--noise",
-                "minibatch",
-                "--batch",
-                "4",
-                "--trajectories",
-                "64",
-                "--steps",
-                "100",
-                "--eta",
-                "0.01",
-                "--quiet",
-                "--out",
-                "-",
-            ])
-            .args(extra)
-            .assert()
-            .success();
-        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+        let minibatch = [
+            "--noise",
+            "minibatch",
+            "--batch",
+            "4",
+            "--trajectories",
+            "64",
+            "--steps",
+            "100",
+            "--eta",
+            "0.01",
+        ];
+        small_network_csv(&[&minibatch[..], extra].concat())
     };
     let text = run(&[]);
     let cell = |name: &str| column(&text, name)[0].clone();
