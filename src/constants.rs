@@ -26,9 +26,10 @@
 
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 
 use crate::landscape::Landscape;
-use crate::linalg::symmetric_eigen;
+use crate::linalg::symmetric_eigenvalues;
 #[cfg(test)]
 use crate::noise::BatchMode;
 use crate::noise::{NoiseDist, NoiseModel, draw_batch};
@@ -84,6 +85,12 @@ pub struct Estimates {
 }
 
 /// Estimates α, C_L, σ (minibatch) and the NTK bound over B(θ0, r).
+///
+/// Runs on the current rayon pool. The work that does not depend on other work runs in parallel
+/// — the sample paths, the per-sample statistics of each point, the refinements — and each
+/// result is folded in the order of the serial loop, so the estimates are the same bits whatever
+/// the number of threads. The power iterations stay one chain (each starts from the previous
+/// point's vector), run beside the per-sample statistics.
 pub fn estimate(
     landscape: &dyn Landscape,
     theta0: &[f64],
@@ -91,20 +98,34 @@ pub fn estimate(
     config: &EstimatorConfig,
 ) -> Estimates {
     let points = sample_points(landscape, theta0, radius, config);
-    let mut ev = Evaluator::new(landscape, config.noise);
+    let evaluator = || Evaluator::new(landscape, config.noise);
+    let (chain, stats): (Vec<_>, Vec<_>) = rayon::join(
+        || {
+            let mut ev = evaluator();
+            points
+                .iter()
+                .map(|p| (ev.ratio(p), ev.hessian_norm(p)))
+                .collect()
+        },
+        || {
+            points
+                .par_iter()
+                .map_init(evaluator, |ev, p| ev.per_sample_stats(p))
+                .collect()
+        },
+    );
     let mut seen: Vec<(f64, usize)> = Vec::with_capacity(points.len());
     let (mut hess, mut ratio_max) = (0.0f64, 0.0f64);
     let (mut sigma, mut ntk): (Option<f64>, Option<f64>) = (None, None);
     let mut losses = Vec::with_capacity(points.len());
-    for (k, p) in points.iter().enumerate() {
-        let (f, ratio) = ev.ratio(p);
+    for (k, (((f, ratio), h), s)) in chain.into_iter().zip(stats).enumerate() {
         losses.push(f);
         if f > 0.0 && ratio.is_finite() {
             seen.push((ratio, k));
             ratio_max = ratio_max.max(ratio);
         }
-        hess = hess.max(ev.hessian_norm(p));
-        if let Some(s) = ev.per_sample_stats(p) {
+        hess = hess.max(h);
+        if let Some(s) = s {
             if let Some(sig) = s.sigma {
                 sigma = Some(sigma.map_or(sig, |v: f64| v.max(sig)));
             }
@@ -119,8 +140,15 @@ pub fn estimate(
     // gradient and the finite differences.
     seen.retain(|&(_, k)| losses[k] >= 1e-20 * max_loss);
     seen.dedup_by(|a, b| a.0 == b.0);
-    for &(_, k) in seen.iter().take(REFINED) {
-        alpha = alpha.min(ev.refine_minimum_ratio(&points[k], theta0, radius));
+    seen.truncate(REFINED);
+    let refined: Vec<f64> = seen
+        .par_iter()
+        .map_init(evaluator, |ev, &(_, k)| {
+            ev.refine_minimum_ratio(&points[k], theta0, radius)
+        })
+        .collect();
+    for r in refined {
+        alpha = alpha.min(r);
     }
     let n = landscape.per_sample().map(|ps| ps.samples() as f64);
     Estimates {
@@ -168,42 +196,60 @@ fn sample_points(
             points.push(v);
         }
     }
-    // One gradient-descent path (index 0) and SGD_PATHS noisy ones.
+    // One gradient-descent path (index 0) and SGD_PATHS noisy ones, each from its own stream, so
+    // they run in parallel; their points are appended in path order.
+    let noisy = !matches!(config.noise, NoiseModel::None);
+    let paths: Vec<Vec<Vec<f64>>> = (0..=if noisy { SGD_PATHS } else { 0 })
+        .into_par_iter()
+        .map(|path| sample_path(landscape, theta0, radius, config, path))
+        .collect();
+    points.extend(paths.into_iter().flatten());
+    points
+}
+
+/// Every `stride`-th iterate of sample path `path` (0: gradient descent; ≥ 1: SGD with the run's
+/// noise) while it stays in the ball.
+fn sample_path(
+    landscape: &dyn Landscape,
+    theta0: &[f64],
+    radius: f64,
+    config: &EstimatorConfig,
+    path: u64,
+) -> Vec<Vec<f64>> {
+    let d = theta0.len();
     let stride = (config.path_steps / 20).max(1);
     let r2 = radius * radius;
     let mut grad = vec![0.0; d];
     let mut work = vec![0.0; landscape.workspace_len()];
     let per_sample = landscape.per_sample();
-    let noisy = !matches!(config.noise, NoiseModel::None);
-    for path in 0..=if noisy { SGD_PATHS } else { 0 } {
-        let mut theta = theta0.to_vec();
-        let mut prng = trajectory_rng(splitmix64_mix(config.seed ^ CONSTANTS_DOMAIN), 1 + path);
-        let (mut batch, mut rows) = (Vec::new(), Vec::new());
-        for k in 1..=config.path_steps {
-            match (config.noise, per_sample) {
-                (NoiseModel::Minibatch { batch: b, mode, .. }, Some(ps)) if path > 0 => {
-                    batch.resize(b, 0);
-                    rows.resize(ps.samples(), 0);
-                    draw_batch(&mut prng, ps.samples(), mode, &mut batch, &mut rows);
-                    ps.batch_loss_and_gradient(&theta, &batch, &mut grad, &mut work);
-                }
-                _ => {
-                    let f = landscape.loss_and_gradient(&theta, &mut grad, &mut work);
-                    if path > 0 && config.noise.is_random() {
-                        config
-                            .noise_dist
-                            .add_scaled(&mut grad, config.noise.scale(f), &mut prng);
-                    }
+    let mut points = Vec::new();
+    let mut theta = theta0.to_vec();
+    let mut prng = trajectory_rng(splitmix64_mix(config.seed ^ CONSTANTS_DOMAIN), 1 + path);
+    let (mut batch, mut rows) = (Vec::new(), Vec::new());
+    for k in 1..=config.path_steps {
+        match (config.noise, per_sample) {
+            (NoiseModel::Minibatch { batch: b, mode, .. }, Some(ps)) if path > 0 => {
+                batch.resize(b, 0);
+                rows.resize(ps.samples(), 0);
+                draw_batch(&mut prng, ps.samples(), mode, &mut batch, &mut rows);
+                ps.batch_loss_and_gradient(&theta, &batch, &mut grad, &mut work);
+            }
+            _ => {
+                let f = landscape.loss_and_gradient(&theta, &mut grad, &mut work);
+                if path > 0 && config.noise.is_random() {
+                    config
+                        .noise_dist
+                        .add_scaled(&mut grad, config.noise.scale(f), &mut prng);
                 }
             }
-            let dist2 = sgd_step(&mut theta, theta0, &grad, config.eta);
-            // NaN (a non-finite iterate) also ends the path.
-            if dist2.is_nan() || dist2 > r2 {
-                break;
-            }
-            if k % stride == 0 {
-                points.push(theta.clone());
-            }
+        }
+        let dist2 = sgd_step(&mut theta, theta0, &grad, config.eta);
+        // NaN (a non-finite iterate) also ends the path.
+        if dist2.is_nan() || dist2 > r2 {
+            break;
+        }
+        if k % stride == 0 {
+            points.push(theta.clone());
         }
     }
     points
@@ -344,7 +390,7 @@ impl<'a> Evaluator<'a> {
             }
             _ => None,
         };
-        let (values, _) = symmetric_eigen(&gram, n);
+        let values = symmetric_eigenvalues(&gram, n);
         Some(PerSampleStats {
             sigma,
             ntk_lambda_min: values[0],
@@ -594,6 +640,31 @@ mod tests {
         assert!(est.alpha <= 1.05 * exact.alpha, "{est:?} {exact:?}");
         assert!(est.c_l <= exact.c_l * (1.0 + 1e-6), "{est:?} {exact:?}");
         assert!(est.c_l >= 0.95 * exact.c_l, "{est:?} {exact:?}");
+    }
+
+    /// The estimator uses the current rayon pool; its parallel parts (sample paths, per-sample
+    /// statistics, refinements) are folded in the serial order, so one thread and three give the
+    /// same bits. Minibatch noise on a network exercises all three parts.
+    #[test]
+    fn estimates_do_not_depend_on_the_thread_count() {
+        let m = Mlp::new(teacher(), &[6], Activation::Tanh).unwrap();
+        let shapes: Vec<_> = crate::landscape::layer_shapes(8, &[6]).collect();
+        let theta0 = crate::init::lecun_normal(&shapes, true, 2);
+        let noise = NoiseModel::Minibatch {
+            batch: 4,
+            mode: BatchMode::WithReplacement,
+            sigma: 0.0,
+        };
+        let on = |threads| {
+            crate::engine::with_threads(threads, || estimate(&m, &theta0, 0.5, &config(noise)))
+                .unwrap()
+        };
+        let one = on(1);
+        assert!(
+            one.sigma.is_some() && one.ntk_lambda_min.is_some(),
+            "{one:?}"
+        );
+        assert_eq!(on(3), one);
     }
 
     /// σ̂'s per-point formula against brute-force enumeration of every batch, both modes, on a

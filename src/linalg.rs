@@ -10,6 +10,18 @@
 /// (row-major; only symmetry up to rounding is assumed, the average of a and aᵀ is used).
 /// `vectors[k]` is the unit eigenvector of `values[k]`.
 pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
+    let (values, vectors) = jacobi(a, n, true);
+    (values, vectors.expect("asked for"))
+}
+
+/// The eigenvalues of [`symmetric_eigen`] alone, bit for bit the same (the rotations do not
+/// depend on the eigenvectors), in about two thirds of the time.
+pub fn symmetric_eigenvalues(a: &[f64], n: usize) -> Vec<f64> {
+    jacobi(a, n, false).0
+}
+
+/// Cyclic Jacobi on the symmetrised `a`; accumulates the eigenvectors only if `vectors`.
+fn jacobi(a: &[f64], n: usize, vectors: bool) -> (Vec<f64>, Option<Vec<Vec<f64>>>) {
     assert_eq!(a.len(), n * n, "symmetric_eigen: a must be n × n");
     let mut m: Vec<f64> = (0..n * n)
         .map(|k| 0.5 * (a[k] + a[(k % n) * n + k / n]))
@@ -49,10 +61,12 @@ pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
                     m[p * n + k] = c * mpk - s * mqk;
                     m[q * n + k] = s * mpk + c * mqk;
                 }
-                for k in 0..n {
-                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
-                    v[k * n + p] = c * vkp - s * vkq;
-                    v[k * n + q] = s * vkp + c * vkq;
+                if vectors {
+                    for k in 0..n {
+                        let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
+                        v[k * n + p] = c * vkp - s * vkq;
+                        v[k * n + q] = s * vkp + c * vkq;
+                    }
                 }
             }
         }
@@ -60,10 +74,12 @@ pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&i, &j| m[i * n + i].total_cmp(&m[j * n + j]));
     let values = order.iter().map(|&i| m[i * n + i]).collect();
-    let vectors = order
-        .iter()
-        .map(|&i| (0..n).map(|k| v[k * n + i]).collect())
-        .collect();
+    let vectors = vectors.then(|| {
+        order
+            .iter()
+            .map(|&i| (0..n).map(|k| v[k * n + i]).collect())
+            .collect()
+    });
     (values, vectors)
 }
 
@@ -105,6 +121,7 @@ mod tests {
             }
         }
         let (vals, vecs) = symmetric_eigen(&a, n);
+        assert_eq!(symmetric_eigenvalues(&a, n), vals);
         for (got, want) in vals.iter().zip(lambda) {
             assert!((got - want).abs() < 1e-13 * 40.0, "{got} vs {want}");
         }
