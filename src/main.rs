@@ -45,7 +45,7 @@ enum Command {
     /// Combine the files of a sharded sweep into the rows of the unsharded run.
     Merge(MergeArgs),
     /// Print the theoretical constants and bounds for a configuration, without simulating.
-    Bound(ExperimentArgs),
+    Bound(BoundArgs),
     /// Estimate α, C_L, σ (minibatch) and the empirical-NTK bound over the ball, by sampling
     /// (estimates, not certificates).
     Constants(ConstantsArgs),
@@ -256,6 +256,8 @@ struct NetworkArgs {
 struct ConstantsArgs {
     #[command(flatten)]
     experiment: ExperimentArgs,
+    #[command(flatten)]
+    threads: Threads,
     /// Write the estimates as a CSV row (with header) to FILE; `-` is standard output, and the
     /// summary then goes to standard error.
     #[arg(long, value_name = "FILE", help_heading = "Output")]
@@ -277,18 +279,53 @@ struct InitArgs {
     force: bool,
 }
 
-#[derive(Args, Debug)]
-struct RunArgs {
-    #[command(flatten)]
-    experiment: ExperimentArgs,
+/// The worker threads of a command that computes (the constants estimator, the trajectories).
+#[derive(Args, Clone, Copy, Debug)]
+struct Threads {
     /// Worker threads (0: one per core). Results do not depend on it.
     #[arg(
-        long,
+        long = "threads",
         allow_negative_numbers = true,
         default_value_t = 0,
         help_heading = "Output"
     )]
-    threads: usize,
+    count: usize,
+}
+
+impl Threads {
+    /// More threads than this is a mistake (results do not depend on the count, and each thread
+    /// costs a stack): refused before any is started, since a failing thread start aborts.
+    const MAX: usize = 1024;
+
+    /// Runs `f` on a pool of this many threads; a count above [`Threads::MAX`] or a pool that
+    /// cannot be built is a usage error naming the flag.
+    fn install<T: Send>(self, f: impl FnOnce() -> T + Send) -> Result<T, Failure> {
+        if self.count > Self::MAX {
+            return Err(usage(format!(
+                "--threads {}: use at most {} (0 starts one per core)",
+                self.count,
+                Self::MAX
+            )));
+        }
+        engine::with_threads(self.count, f)
+            .map_err(|e| usage(format!("--threads {}: {e}", self.count)))
+    }
+}
+
+#[derive(Args, Debug)]
+struct BoundArgs {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+    #[command(flatten)]
+    threads: Threads,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+    #[command(flatten)]
+    threads: Threads,
     /// Write the result as a CSV row (with header) to FILE; `-` is standard output, and the
     /// summary then goes to standard error.
     #[arg(long, value_name = "FILE", help_heading = "Output")]
@@ -329,14 +366,8 @@ struct SweepArgs {
     /// Refuse grids with more points than this.
     #[arg(long, default_value_t = DEFAULT_MAX_POINTS, help_heading = "Sweep")]
     max_points: u64,
-    /// Worker threads (0: one per core). Results do not depend on it.
-    #[arg(
-        long,
-        allow_negative_numbers = true,
-        default_value_t = 0,
-        help_heading = "Output"
-    )]
-    threads: usize,
+    #[command(flatten)]
+    threads: Threads,
     /// The results, one CSV row per point, each written as its point finishes; `-` is standard
     /// output.
     #[arg(long, value_name = "FILE", required = true, help_heading = "Output")]
@@ -698,7 +729,8 @@ fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
 
 fn run(args: RunArgs) -> Result<(), Failure> {
     let settings = args.experiment.settings("run")?;
-    let experiment = Experiment::new(&settings)?;
+    // The constants estimator (when the run needs it) already uses the pool.
+    let experiment = args.threads.install(|| Experiment::new(&settings))??;
     let output = args
         .out
         .as_deref()
@@ -736,8 +768,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         grid_losses: grid_losses(curves.is_some()),
     };
     let start = Instant::now();
-    let tally = engine::with_threads(args.threads, || experiment.simulate(control))
-        .map_err(|e| usage(format!("--threads {}: {e}", args.threads)))?
+    let tally = args
+        .threads
+        .install(|| experiment.simulate(control))?
         .map_err(|_| Failure::Interrupted("no output was written".to_string()))?;
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
@@ -779,7 +812,10 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let grid = args.experiment.grid(Mode::Sweep)?;
     grid.check_size(args.max_points)?;
     let shard = args.shard.unwrap_or(Shard::ALL);
-    let points = plan(&grid, shard, args.target_halfwidth).map_err(|e| usage(e.to_string()))?;
+    let points = args
+        .threads
+        .install(|| plan(&grid, shard, args.target_halfwidth))?
+        .map_err(|e| usage(e.to_string()))?;
 
     let header = sweep_csv::header();
     let (mut out, resumed) = AppendCsv::open("--out", &args.out, &header, args.force, args.resume)?;
@@ -867,7 +903,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         grid_losses: grid_losses(curves.is_some()),
     };
     let finished_before = done.len();
-    let outcome = engine::with_threads(args.threads, || -> Result<(), Failure> {
+    let outcome = args.threads.install(|| -> Result<(), Failure> {
         for p in &todo {
             let start = Instant::now();
             let result = run_point(&p.experiment, p.range.clone(), p.target.as_ref(), control)
@@ -902,8 +938,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
             done.insert(p.key.clone(), row);
         }
         Ok(())
-    })
-    .map_err(|e| usage(format!("--threads {}: {e}", args.threads)))?;
+    })?;
     bar.finish_and_clear();
     outcome?;
     out.finish()?;
@@ -982,8 +1017,9 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-fn bound(args: ExperimentArgs) -> Result<(), Failure> {
-    let e = Experiment::new(&args.settings("bound")?)?;
+fn bound(args: BoundArgs) -> Result<(), Failure> {
+    let settings = args.experiment.settings("bound")?;
+    let e = args.threads.install(|| Experiment::new(&settings))??;
     let b = e.bound();
     let opt = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.6}"));
     println!("problem        {}, d = {}", e.problem.kind, e.dim());
@@ -1018,13 +1054,14 @@ fn bound(args: ExperimentArgs) -> Result<(), Failure> {
 }
 
 fn constants(args: ConstantsArgs) -> Result<(), Failure> {
-    let e = Experiment::new(&args.experiment.settings("constants")?)?;
+    let settings = args.experiment.settings("constants")?;
+    let e = args.threads.install(|| Experiment::new(&settings))??;
     let output = args
         .out
         .as_deref()
         .map(|p| Output::open("--out", p, args.force))
         .transpose()?;
-    let report = ConstantsReport::new(&e);
+    let report = args.threads.install(|| ConstantsReport::new(&e))?;
     if matches!(output, Some(Output::Stdout)) {
         eprintln!("{report}");
     } else {

@@ -182,6 +182,10 @@ fn bad_input_names_the_flag_exits_2_and_writes_nothing() {
             "--confidence must be strictly between 0 and 1",
         ),
         (&["--threads", "-1"], "invalid value '-1' for '--threads"),
+        (
+            &["--threads", "100000"],
+            "--threads 100000: use at most 1024",
+        ),
         (&["--steps", "-5"], "invalid value '-5' for '--steps"),
     ];
     for (args, message) in cases {
@@ -776,6 +780,15 @@ fn bad_grids_name_the_flag_exit_2_and_create_nothing() {
         (&["--shard", "1/0"], "M must be ≥ 1"),
         (&["--shard", "0/4000"], "--shard 0/4000"),
         (&["--seed", "1,2"], "--seed takes one value in a sweep"),
+        // Points are built in parallel, but the first invalid one in grid order is named.
+        (
+            &["--eta", "0.1,-1,-2"],
+            "--eta must be > 0 (got -1) (at grid point 1:",
+        ),
+        (
+            &["--eta", "0.1", "--threads", "5000"],
+            "--threads 5000: use at most 1024",
+        ),
         (
             &["--eta", "0.1", "--schedule", "constant,robbins-monro"],
             "(at grid point 1: --radius 0.2, --schedule robbins-monro)",
@@ -872,6 +885,8 @@ fn constants_prints_estimates_beside_exact_values_and_writes_csv() {
             "--data",
             &teacher(),
             "--bias",
+            "--threads",
+            "2",
             "--out",
             "-",
         ])

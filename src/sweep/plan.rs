@@ -2,8 +2,11 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::Experiment;
+use rayon::prelude::*;
+
+use crate::config::{Experiment, Settings};
 use crate::error::ConfigError;
 use crate::estimate::sequential::Target;
 use crate::output::sweep_csv::RowKey;
@@ -52,21 +55,41 @@ pub enum PlanError {
 
 /// Checks every point of `grid` (a bad combination fails at once, naming the flag and the point)
 /// and gives each its identity and trajectory range.
+///
+/// The points' experiments are built in parallel on the current rayon pool (building one may run
+/// the constants estimator: about a second for a network); everything else, and the choice of
+/// the error to report, follows grid order, as if the points were built one by one.
 pub fn plan(
     grid: &SettingsGrid,
     shard: Shard,
     target_halfwidth: Option<f64>,
 ) -> Result<Vec<PlannedPoint>, PlanError> {
+    // A point after the first invalid one is not built: the loop below stops before it.
+    let first_invalid = AtomicU64::new(u64::MAX);
+    let built: Vec<Option<(Settings, Result<Experiment, ConfigError>)>> = (0..grid.len())
+        .into_par_iter()
+        .map(|i| {
+            if first_invalid.load(Ordering::Relaxed) < i {
+                return None;
+            }
+            let settings = grid.point(i);
+            let experiment = Experiment::new(&settings);
+            if experiment.is_err() {
+                first_invalid.fetch_min(i, Ordering::Relaxed);
+            }
+            Some((settings, experiment))
+        })
+        .collect();
     let mut seen: HashMap<ConfigId, u64> = HashMap::new();
     let mut points = Vec::new();
-    for i in 0..grid.len() {
-        let settings = grid.point(i);
+    for (i, built) in (0..).zip(built) {
+        let (settings, experiment) = built.expect("only points after an invalid one are skipped");
         let at = |error: ConfigError| PlanError::Point {
             error,
             index: i,
             label: grid.label(i),
         };
-        let experiment = Experiment::new(&settings).map_err(at)?;
+        let experiment = experiment.map_err(at)?;
         let n = experiment.trajectories;
         let target = target_halfwidth
             .map(|h| Target::new(h, n, experiment.confidence, experiment.ci))

@@ -7,7 +7,7 @@ use crate::error::ConfigError;
 pub const DEFAULT_MAX_POINTS: u64 = 100_000;
 
 /// Sets one flag's value (by index) in a point's settings.
-type Apply = Box<dyn Fn(&mut Settings, usize)>;
+type Apply = Box<dyn Fn(&mut Settings, usize) + Send + Sync>;
 
 /// The values of one flag.
 pub struct Axis {
@@ -70,12 +70,12 @@ impl SettingsGrid {
 
     /// Adds the axis of `flag`, taking `values` in the order given. Values must be distinct (by
     /// label): a repeated value would only repeat a point.
-    pub fn axis<T: Clone + 'static>(
+    pub fn axis<T: Clone + Send + Sync + 'static>(
         mut self,
         flag: &'static str,
         values: Vec<T>,
         label: impl Fn(&T) -> String,
-        set: impl Fn(&mut Settings, T) + 'static,
+        set: impl Fn(&mut Settings, T) + Send + Sync + 'static,
     ) -> Result<Self, ConfigError> {
         let labels: Vec<String> = values.iter().map(label).collect();
         if labels.is_empty() {
