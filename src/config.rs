@@ -14,6 +14,7 @@ use crate::landscape::{
     self, Activation, BallConstants, ConstantsSource, Landscape, NetworkShape, ProblemKind,
     ProblemSettings,
 };
+use crate::memory;
 use crate::noise::{BatchMode, NoiseDist, NoiseKind, NoiseModel};
 use crate::runner::Dynamics;
 use crate::schedule::{ScheduleKind, StepSchedule};
@@ -200,6 +201,7 @@ impl Problem {
                 }
             }
             let dim = resolve_dim(s)?;
+            check_simulation_memory(dim, "--dim", "use a smaller --dim")?;
             let theta0 = if s.theta0.is_empty() {
                 vec![DEFAULT_THETA0; dim]
             } else {
@@ -236,6 +238,11 @@ impl Problem {
                     s.problem
                 ),
             ));
+        }
+        if s.problem == ProblemKind::Mlp {
+            check_simulation_memory(dim, "--hidden", "use narrower or fewer --hidden layers")?;
+        } else {
+            check_simulation_memory(dim, "--data", "use data with fewer columns")?;
         }
         let landscape = landscape::build(&settings, dim, Some(&data))?;
         let init = (net.theta0_file.is_none() && s.theta0.is_empty())
@@ -391,21 +398,47 @@ impl Experiment {
 
     /// Runs the constants estimator on this experiment's ball (whether or not `run` needed it).
     pub fn estimate_constants(&self) -> Estimates {
-        let eta = match self.schedule {
-            StepSchedule::Constant { eta } => eta,
-            StepSchedule::RobbinsMonro { .. } => self.schedule.eta(0),
-        };
         constants::estimate(
             self.landscape.as_ref(),
             &self.theta0,
             self.radius,
-            &EstimatorConfig {
-                samples: self.constant_samples,
-                seed: self.seed,
-                eta,
-                noise: self.noise,
-                noise_dist: self.noise_dist,
-                path_steps: self.steps.min(ESTIMATOR_PATH_STEPS),
+            &self.estimator_config(),
+        )
+    }
+
+    fn estimator_config(&self) -> EstimatorConfig {
+        let eta = match self.schedule {
+            StepSchedule::Constant { eta } => eta,
+            StepSchedule::RobbinsMonro { .. } => self.schedule.eta(0),
+        };
+        EstimatorConfig {
+            samples: self.constant_samples,
+            seed: self.seed,
+            eta,
+            noise: self.noise,
+            noise_dist: self.noise_dist,
+            path_steps: self.steps.min(ESTIMATOR_PATH_STEPS),
+        }
+    }
+
+    /// Refuses to start the estimator when its points and scratch, on top of the simulation's
+    /// arrays, exceed the free memory (on the current rayon pool). `skippable`: the error
+    /// suggests giving the constants instead (not for `lojasim constants`, whose job it is).
+    pub fn check_estimator_memory(&self, skippable: bool) -> Result<(), ConfigError> {
+        let (d, threads) = (self.dim(), rayon::current_num_threads());
+        let rows = self.landscape.per_sample().map_or(0, |ps| ps.samples());
+        let points = constants::max_points(&self.estimator_config());
+        memory::check(
+            "--constant-samples",
+            &format!("the constants estimator's {points} points of d = {d} coordinates"),
+            memory::simulation_bytes(d, threads)
+                + memory::estimator_bytes(d, points, rows, threads),
+            memory::available_bytes(),
+            if skippable {
+                "give --alpha and --c-l (and --sigma for minibatch noise) to skip the estimator, \
+                 or use fewer --constant-samples or --threads"
+            } else {
+                "use fewer --constant-samples or --threads"
             },
         )
     }
@@ -422,6 +455,7 @@ impl Experiment {
         let needs_estimate = (exact.is_none() && (user_alpha.is_none() || user_c_l.is_none()))
             || (minibatch && s.sigma.is_none());
         if needs_estimate {
+            self.check_estimator_memory(true)?;
             self.estimates = Some(self.estimate_constants());
         }
         let est = self.estimates;
@@ -507,6 +541,19 @@ impl Experiment {
     pub fn simulate(&self, control: Control<'_>) -> Result<Tally, Cancelled> {
         engine::simulate(&self.dynamics(), self.seed, 0..self.trajectories, control)
     }
+}
+
+/// Refuses a dimension whose simulation arrays ([`memory::simulation_bytes`] on the current rayon
+/// pool) exceed the free memory, naming `flag`.
+fn check_simulation_memory(dim: usize, flag: &str, fix: &str) -> Result<(), ConfigError> {
+    let threads = rayon::current_num_threads();
+    memory::check(
+        flag,
+        &format!("d = {dim} parameters on {threads} threads"),
+        memory::simulation_bytes(dim, threads),
+        memory::available_bytes(),
+        &format!("{fix} (or fewer --threads)"),
+    )
 }
 
 fn resolve_dim(s: &Settings) -> Result<usize, ConfigError> {

@@ -98,6 +98,7 @@ pub fn estimate(
     config: &EstimatorConfig,
 ) -> Estimates {
     let points = sample_points(landscape, theta0, radius, config);
+    assert!(points.len() <= max_points(config), "max_points undercounts");
     let evaluator = || Evaluator::new(landscape, config.noise);
     let (chain, stats): (Vec<_>, Vec<_>) = rayon::join(
         || {
@@ -170,6 +171,18 @@ fn estimator_rng(seed: u64) -> TrajectoryRng {
 
 fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// How many points [`sample_points`] can return (fewer if a sample path leaves the ball).
+pub fn max_points(config: &EstimatorConfig) -> usize {
+    let stride = (config.path_steps / 20).max(1);
+    let paths = if matches!(config.noise, NoiseModel::None) {
+        1
+    } else {
+        1 + SGD_PATHS
+    };
+    // Saturating: an absurd --constant-samples must still count as too many, not wrap.
+    (2 * config.samples.min(usize::MAX / 4)) + 1 + (paths * (config.path_steps / stride)) as usize
 }
 
 fn sample_points(

@@ -23,6 +23,7 @@ pub mod init;
 pub mod landscape;
 pub mod lanes;
 pub mod linalg;
+pub mod memory;
 pub mod noise;
 pub mod output;
 pub mod report;

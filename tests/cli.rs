@@ -206,6 +206,51 @@ fn bad_input_names_the_flag_exits_2_and_writes_nothing() {
     }
 }
 
+/// A run whose arrays cannot fit in memory is refused before they are allocated (the check
+/// reads /proc/meminfo, hence Linux only): each case needs more than 150 GiB (10¹¹ coordinates;
+/// a 6·10⁸-parameter network; 2·10¹² estimator points of 10 coordinates).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_too_large_for_memory_is_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.csv");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["run", "--problem", "quadratic", "--dim", "100000000000"],
+            "--dim gives a run that needs at least",
+        ),
+        (
+            &["run", "--hidden", "100000000", "--init-steps", "0"],
+            "--hidden gives a run that needs at least",
+        ),
+        (
+            &[
+                "constants",
+                "--problem",
+                "quadratic",
+                "--constant-samples",
+                "1000000000000",
+            ],
+            "--constant-samples gives a run that needs at least",
+        ),
+    ];
+    for (args, message) in cases {
+        lojasim()
+            .args(*args)
+            .args(["--out", out.to_str().unwrap()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*message))
+            .stderr(predicate::str::contains("available: use"))
+            .stderr(predicate::str::contains("panicked").not());
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{args:?} left a file"
+        );
+    }
+}
+
 #[test]
 fn an_unwritable_output_directory_fails_before_simulating() {
     lojasim()
