@@ -977,7 +977,13 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
                 bytes.len() - complete
             );
         }
-        let rows = output::parse_rows("merge", path, &bytes[..complete], &header)?;
+        let rows = output::parse_rows(
+            "merge",
+            path,
+            &bytes[..complete],
+            &header,
+            "merge only the --out files of `lojasim sweep --shard` runs made by this version",
+        )?;
         inputs.push(output::merge::Input {
             name: path.display().to_string(),
             rows,

@@ -539,6 +539,22 @@ fn merge_refuses_missing_overlapping_and_foreign_shards() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("column steps is 200"));
+    // A file that is not a sweep's output: the fix is about the inputs, not about --force.
+    fs::write(dir.path().join("data.csv"), "a,b,y\n1,2,3\n").unwrap();
+    lojasim()
+        .args([
+            "merge",
+            &path("s0.csv"),
+            &path("data.csv"),
+            "--out",
+            &path("m.csv"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("data.csv has a different header"))
+        .stderr(predicate::str::contains("merge only the --out files of"))
+        .stderr(predicate::str::contains("--force").not());
+    assert!(!dir.path().join("m.csv").exists());
 }
 
 /// A sweep slow enough to interrupt after its first rows (25 points of ~0.1 s).

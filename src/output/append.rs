@@ -27,9 +27,14 @@ pub enum OutputError {
     },
     #[error(
         "{flag} {path} has a different header than this lojasim writes (another version or \
-         another kind of file); write to a new file or pass --force to overwrite it"
+         another kind of file); {fix}"
     )]
-    Header { flag: &'static str, path: PathBuf },
+    Header {
+        flag: &'static str,
+        path: PathBuf,
+        /// What to do instead: depends on whether the file was to be resumed or read.
+        fix: &'static str,
+    },
     #[error(
         "{flag} {path}, line {line}: {why}; the file was not written by this lojasim or was edited"
     )]
@@ -343,7 +348,13 @@ fn read_complete_rows(
     let bytes = std::fs::read(path).map_err(io)?;
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let dropped_bytes = bytes.len() - complete;
-    let rows = parse_rows(flag, path, &bytes[..complete], header)?;
+    let rows = parse_rows(
+        flag,
+        path,
+        &bytes[..complete],
+        header,
+        "write to a new file or pass --force to overwrite it",
+    )?;
     if dropped_bytes > 0 {
         OpenOptions::new()
             .write(true)
@@ -361,11 +372,13 @@ fn read_complete_rows(
 }
 
 /// Parses complete CSV lines whose first line must be `header`; every row must have its width.
+/// `fix` ends the error for a file with another header.
 pub fn parse_rows(
     flag: &'static str,
     path: &Path,
     text: &[u8],
     header: &[&str],
+    fix: &'static str,
 ) -> Result<Vec<Vec<String>>, OutputError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -380,6 +393,7 @@ pub fn parse_rows(
         return Err(OutputError::Header {
             flag,
             path: path.to_path_buf(),
+            fix,
         });
     }
     records
