@@ -5,7 +5,7 @@
 //! trajectory ends in exactly one [`Outcome`].
 
 use crate::landscape::{Landscape, LaneGradient};
-use crate::lanes::{LANES, Lane, LaneRngs, add_scaled_normals};
+use crate::lanes::{LANES, Lane, LaneRngs, noisy_step};
 use crate::noise::{BatchMode, NoiseDist, NoiseModel, draw_batch, index_below};
 use crate::rng::{TrajectoryRng, trajectory_state};
 use crate::schedule::StepSchedule;
@@ -182,7 +182,8 @@ impl Dynamics<'_> {
         let sqrt_d = (theta.len() as f64).sqrt();
         let mut next = 0;
         for k in 0..self.steps {
-            if let NoiseModel::Minibatch { .. } = self.noise {
+            let eta = Lane::splat(self.schedule.eta(k));
+            let dist2 = if let NoiseModel::Minibatch { .. } = self.noise {
                 if grid[next] == k {
                     if losses == GridLosses::All {
                         let loss = lg.lanes_loss(theta, work);
@@ -199,6 +200,7 @@ impl Dynamics<'_> {
                     }
                 }
                 lg.lanes_batch_loss_and_gradient(theta, batch, grad, work);
+                sgd_step_lanes(theta, self.theta0, grad, &eta)
             } else {
                 let loss = lg.lanes_loss_and_gradient(theta, grad, work);
                 if grid[next] == k {
@@ -208,13 +210,14 @@ impl Dynamics<'_> {
                     next += 1;
                 }
                 if self.noise.is_random() {
-                    // As in `NoiseDist::add_scaled`: s = scale / √d.
+                    // As in `NoiseDist::add_scaled`: s = scale / √d; the noise and the update in
+                    // one pass (the same bits as adding the noise to grad, then stepping).
                     let s = Lane(loss.0.map(|f| self.noise.scale(f) / sqrt_d));
-                    add_scaled_normals(&mut rngs, grad, &s);
+                    noisy_step(&mut rngs, theta, self.theta0, grad, &s, &eta)
+                } else {
+                    sgd_step_lanes(theta, self.theta0, grad, &eta)
                 }
-            }
-            let dist2 =
-                sgd_step_lanes(theta, self.theta0, grad, &Lane::splat(self.schedule.eta(k)));
+            };
             for (l, &d2) in dist2.0.iter().enumerate() {
                 if alive[l] && (d2.is_nan() || d2 > r2 || d2.is_infinite()) {
                     alive[l] = false;

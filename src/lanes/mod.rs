@@ -23,7 +23,7 @@ mod normal;
 mod tanh;
 mod ziggurat_tables;
 
-pub use normal::{LaneRngs, add_scaled_normals};
+pub use normal::{LaneRngs, add_scaled_normals, noisy_step};
 pub use tanh::{tanh, tanh_lane};
 
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -69,6 +69,32 @@ impl LaneRngs {
         }
     }
 
+    /// [`Self::add_scaled_normals`] then [`crate::stepper::sgd_step_lanes`] in one pass over
+    /// the coordinates: for each j in order, per lane l, γ = g_j + scale·z, θ_j ← θ_j − η·γ, and
+    /// |θ − θ0|² accumulates (θ_j − θ0_j)². The same operations in the same order as the two
+    /// passes, so the same bits; `g` itself is left as it was. Returns |θ − θ0|² per lane.
+    #[inline(always)]
+    pub fn noisy_step(
+        &mut self,
+        theta: &mut [Lane],
+        theta0: &[f64],
+        g: &[Lane],
+        scale: &Lane,
+        eta: &Lane,
+    ) -> Lane {
+        let mut dist2 = Lane::ZERO;
+        for ((t, &t0), gj) in theta.iter_mut().zip(theta0).zip(g) {
+            let z = self.standard_normals();
+            for l in 0..LANES {
+                let noisy = gj.0[l] + scale.0[l] * z[l];
+                t.0[l] -= eta.0[l] * noisy;
+                let d = t.0[l] - t0;
+                dist2.0[l] += d * d;
+            }
+        }
+        dist2
+    }
+
     /// One standard normal per lane.
     #[inline(always)]
     pub fn standard_normals(&mut self) -> [f64; LANES] {
@@ -116,6 +142,18 @@ fn add_scaled_normals_portable(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane
     rngs.add_scaled_normals(g, scale)
 }
 
+#[inline(always)]
+fn noisy_step_portable(
+    rngs: &mut LaneRngs,
+    theta: &mut [Lane],
+    theta0: &[f64],
+    g: &[Lane],
+    scale: &Lane,
+    eta: &Lane,
+) -> Lane {
+    rngs.noisy_step(theta, theta0, g, scale, eta)
+}
+
 super::multiversion!(
     /// [`LaneRngs::add_scaled_normals`] at the best available instruction set: written out in
     /// AVX-512 intrinsics where the CPU has them (`avx512::add_scaled_normals` below), otherwise
@@ -124,6 +162,22 @@ super::multiversion!(
         => avx512: avx512::add_scaled_normals,
            avx2: add_scaled_normals_portable,
            baseline: add_scaled_normals_portable
+);
+
+super::multiversion!(
+    /// [`LaneRngs::noisy_step`] at the best available instruction set (AVX-512 intrinsics where
+    /// the CPU has them, as for [`add_scaled_normals`]). All give the same bits.
+    pub fn noisy_step(
+        rngs: &mut LaneRngs,
+        theta: &mut [Lane],
+        theta0: &[f64],
+        g: &[Lane],
+        scale: &Lane,
+        eta: &Lane
+    ) -> Lane
+        => avx512: avx512::noisy_step,
+           avx2: noisy_step_portable,
+           baseline: noisy_step_portable
 );
 
 /// [`LaneRngs::add_scaled_normals`] in AVX-512 intrinsics: the generator state stays in
@@ -139,19 +193,64 @@ mod avx512 {
 
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,bmi1,bmi2")]
     pub fn add_scaled_normals(rngs: &mut LaneRngs, g: &mut [Lane], scale: &Lane) {
-        // SAFETY: every load and store is of a live array of 8 u64 or 8 f64 (a `Lane` is aligned
-        // to 64 bytes; the state words are read and written unaligned), and the gathers read
-        // tables of 256 f64 at indices below 256.
+        // SAFETY: loads and stores of `Lane`s (8 f64, 64-byte aligned).
+        unsafe {
+            let sc = _mm512_load_pd(scale.0.as_ptr());
+            for_each_normal(rngs, g.len(), |j, z| {
+                let gj = g[j].0.as_mut_ptr();
+                _mm512_store_pd(gj, _mm512_add_pd(_mm512_load_pd(gj), _mm512_mul_pd(sc, z)));
+            });
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,bmi1,bmi2")]
+    pub fn noisy_step(
+        rngs: &mut LaneRngs,
+        theta: &mut [Lane],
+        theta0: &[f64],
+        g: &[Lane],
+        scale: &Lane,
+        eta: &Lane,
+    ) -> Lane {
+        assert!(theta.len() == g.len() && theta0.len() == g.len());
+        let mut dist2 = Lane::ZERO;
+        // SAFETY: loads and stores of `Lane`s (8 f64, 64-byte aligned), j < g.len() = θ's length.
+        unsafe {
+            let (sc, eta) = (
+                _mm512_load_pd(scale.0.as_ptr()),
+                _mm512_load_pd(eta.0.as_ptr()),
+            );
+            let mut acc = _mm512_setzero_pd();
+            for_each_normal(rngs, g.len(), |j, z| {
+                // Unfused multiplies and adds, as in the two-pass code.
+                let noisy = _mm512_add_pd(_mm512_load_pd(g[j].0.as_ptr()), _mm512_mul_pd(sc, z));
+                let tj = theta.get_unchecked_mut(j).0.as_mut_ptr();
+                let t = _mm512_sub_pd(_mm512_load_pd(tj), _mm512_mul_pd(eta, noisy));
+                _mm512_store_pd(tj, t);
+                let d = _mm512_sub_pd(t, _mm512_set1_pd(*theta0.get_unchecked(j)));
+                acc = _mm512_add_pd(acc, _mm512_mul_pd(d, d));
+            });
+            _mm512_store_pd(dist2.0.as_mut_ptr(), acc);
+        }
+        dist2
+    }
+
+    /// Draws one standard normal per lane for each coordinate j < n in order and hands the
+    /// vector to `consume(j, z)`.
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,bmi1,bmi2")]
+    #[inline]
+    fn for_each_normal(rngs: &mut LaneRngs, n: usize, mut consume: impl FnMut(usize, __m512d)) {
+        // SAFETY: every load and store is of a live array of 8 u64 (the state words, read and
+        // written unaligned), and the gathers read tables of 256 f64 at indices below 256.
         unsafe {
             let mut st: [__m512i; 4] =
                 std::array::from_fn(|w| _mm512_loadu_si512(rngs.s[w].as_ptr().cast()));
             let store =
                 |v: __m512i, to: &mut [u64; LANES]| _mm512_storeu_si512(to.as_mut_ptr().cast(), v);
-            let sc = _mm512_load_pd(scale.0.as_ptr());
             let low8 = _mm512_set1_epi64(0xff);
             let exp2 = _mm512_set1_epi64((1024u64 << 52) as i64);
             let three = _mm512_set1_pd(3.0);
-            for gj in g.iter_mut() {
+            for j in 0..n {
                 let [s0, s1, s2, s3] = &mut st;
                 let out = _mm512_add_epi64(_mm512_rol_epi64::<23>(_mm512_add_epi64(*s0, *s3)), *s0);
                 let t = _mm512_slli_epi64::<17>(*s1);
@@ -194,8 +293,7 @@ mod avx512 {
                         miss &= miss - 1;
                     }
                 }
-                let gv = _mm512_load_pd(gj.0.as_ptr());
-                _mm512_store_pd(gj.0.as_mut_ptr(), _mm512_add_pd(gv, _mm512_mul_pd(sc, z)));
+                consume(j, z);
             }
             for (v, to) in st.iter().zip(&mut rngs.s) {
                 store(*v, to);
@@ -389,6 +487,39 @@ mod tests {
             }
         }
         assert_eq!(a.s, b.s);
+    }
+
+    /// The fused noise-and-step pass against the two passes it replaces (noise added into g,
+    /// then `sgd_step_lanes`), 200 steps of 1 377 coordinates with a different θ0, η and scale per
+    /// lane: the same θ, |θ − θ0|² and generator states, bit for bit, for the portable loop and
+    /// the dispatched one (AVX-512 intrinsics where the CPU has them). g is left unchanged.
+    #[test]
+    fn the_fused_noisy_step_equals_noise_then_step() {
+        let d = 1377;
+        let theta0: Vec<f64> = (0..d).map(|j| (j as f64 * 0.37).sin()).collect();
+        let g: Vec<Lane> = (0..d)
+            .map(|j| Lane(std::array::from_fn(|l| ((j * 8 + l) as f64 * 0.11).cos())))
+            .collect();
+        let sc = Lane(std::array::from_fn(|l| 0.1 + l as f64));
+        let eta = Lane(std::array::from_fn(|l| 1e-3 * (1 + l) as f64));
+        let start: Vec<Lane> = theta0.iter().map(|&t| Lane::splat(t)).collect();
+        let (mut two, mut portable, mut dispatched) = (start.clone(), start.clone(), start);
+        let (mut r_two, mut r_portable, mut r_dispatched) = (lanes(4), lanes(4), lanes(4));
+        let bits =
+            |v: &[Lane]| -> Vec<u64> { v.iter().flat_map(|x| x.0.map(f64::to_bits)).collect() };
+        for _ in 0..200 {
+            let mut noisy = g.clone();
+            r_two.add_scaled_normals(&mut noisy, &sc);
+            let d_two = crate::stepper::sgd_step_lanes(&mut two, &theta0, &noisy, &eta);
+            let d_portable = r_portable.noisy_step(&mut portable, &theta0, &g, &sc, &eta);
+            let d_dispatched =
+                super::noisy_step(&mut r_dispatched, &mut dispatched, &theta0, &g, &sc, &eta);
+            assert_eq!(bits(&[d_portable]), bits(&[d_two]));
+            assert_eq!(bits(&[d_dispatched]), bits(&[d_two]));
+        }
+        assert_eq!(bits(&portable), bits(&two));
+        assert_eq!(bits(&dispatched), bits(&two));
+        assert_eq!((r_portable.s, r_dispatched.s), (r_two.s, r_two.s));
     }
 
     #[test]
