@@ -12,7 +12,7 @@ use lojasim::config::{Experiment, Settings};
 use lojasim::landscape::{
     Activation, Gradient, Landscape, Mlp, Objective, ProblemKind, Quadratic, Ring,
 };
-use lojasim::lanes::{Lane, LaneRngs, add_scaled_normals};
+use lojasim::lanes::{Lane, LaneRngs, noisy_step};
 use lojasim::noise::{NoiseDist, NoiseModel};
 use lojasim::rng::trajectory_rng;
 use lojasim::runner::{Dynamics, GridLosses, LaneWorkspace, Workspace};
@@ -123,12 +123,23 @@ fn mlp(c: &mut Criterion) {
     g.bench_function("loss/mlp W2, 8 θ in lanes", |b| {
         b.iter(|| lg.lanes_loss(black_box(&theta_lanes), &mut work_lanes))
     });
-    // Its ml noise alone: 1377 standard normals per lane, scaled and added.
+    // Its ml noise and the update, as the step runs them (one fused pass): 1377 standard normals
+    // per lane, scaled and added to g, θ ← θ − ηg, |θ − θ0|². η = 0 keeps θ where it is.
     let mut rngs = LaneRngs::new(std::array::from_fn(|l| {
         lojasim::rng::trajectory_state(0, l as u64)
     }));
-    g.bench_function("normals/1377 × 8 lanes, scaled and added", |b| {
-        b.iter(|| add_scaled_normals(&mut rngs, &mut grad_lanes, &Lane::splat(1e-3)))
+    let mut theta_moved = theta_lanes.clone();
+    g.bench_function("normals and update/1377 × 8 lanes", |b| {
+        b.iter(|| {
+            noisy_step(
+                &mut rngs,
+                &mut theta_moved,
+                &theta,
+                black_box(&grad_lanes),
+                &Lane::splat(1e-3),
+                &Lane::ZERO,
+            )
+        })
     });
     let dynamics = Dynamics {
         landscape: &m,

@@ -11,7 +11,7 @@
 //!
 //! Kernels are compiled three times (AVX-512, AVX2 + FMA, baseline x86-64 / other targets) by
 //! `multiversion!` and chosen at run time ([`level`]), so the binary runs on any CPU. The
-//! normals' AVX-512 version is written in intrinsics ([`add_scaled_normals`]), with the same
+//! normals' AVX-512 version is written in intrinsics ([`noisy_step`]), with the same
 //! results.
 //! `LOJASIM_SIMD=baseline|avx2|avx512` caps the level (for benchmarks and tests of the fallbacks).
 //!
@@ -23,7 +23,7 @@ mod normal;
 mod tanh;
 mod ziggurat_tables;
 
-pub use normal::{LaneRngs, add_scaled_normals, noisy_step};
+pub use normal::{LaneRngs, noisy_step};
 pub use tanh::{tanh, tanh_lane};
 
 use std::sync::atomic::{AtomicU8, Ordering};
