@@ -173,7 +173,8 @@ fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
-/// How many points [`sample_points`] can return (fewer if a sample path leaves the ball).
+/// How many points [`estimate`] can evaluate with `config` ([`Estimates::points`]; fewer if a
+/// sample path leaves the ball).
 pub fn max_points(config: &EstimatorConfig) -> usize {
     let stride = (config.path_steps / 20).max(1);
     let paths = if matches!(config.noise, NoiseModel::None) {
