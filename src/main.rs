@@ -760,7 +760,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let summary_to_stderr = matches!(output, Some(Output::Stdout));
 
     let cancel = cancel_on_ctrl_c();
-    let bar = progress_bar(experiment.trajectories, args.quiet);
+    let bar = progress_bar(experiment.trajectories, args.quiet, "trajectories");
     let progress = |n: u64| bar.inc(n);
     let control = Control {
         progress: Some(&progress),
@@ -812,10 +812,14 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let grid = args.experiment.grid(Mode::Sweep)?;
     grid.check_size(args.max_points)?;
     let shard = args.shard.unwrap_or(Shard::ALL);
+    // Building a point may run the constants estimator (about a second for a network).
+    let bar = progress_bar(grid.len(), args.quiet, "points checked");
+    let built = |n: u64| bar.inc(n);
     let points = args
         .threads
-        .install(|| plan(&grid, shard, args.target_halfwidth))?
+        .install(|| plan(&grid, shard, args.target_halfwidth, Some(&built)))?
         .map_err(|e| usage(e.to_string()))?;
+    bar.finish_and_clear();
 
     let header = sweep_csv::header();
     let (mut out, resumed) = AppendCsv::open("--out", &args.out, &header, args.force, args.resume)?;
@@ -895,7 +899,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         .collect();
     let total: u64 = todo.iter().map(|p| p.range.end - p.range.start).sum();
     let cancel = cancel_on_ctrl_c();
-    let bar = progress_bar(total, args.quiet);
+    let bar = progress_bar(total, args.quiet, "trajectories");
     let progress = |n: u64| bar.inc(n);
     let control = Control {
         progress: Some(&progress),
@@ -1010,15 +1014,18 @@ fn grid_losses(curves: bool) -> GridLosses {
     }
 }
 
-fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+/// A bar on standard error counting `total` `what` (e.g. "trajectories").
+fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
     // indicatif draws nothing when stderr is not a terminal.
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} trajectories  {per_sec}  eta {eta}")
-            .expect("static template"),
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {what}  {{per_sec}}  eta {{eta}}"
+        ))
+        .expect("valid template"),
     );
     bar
 }

@@ -59,10 +59,12 @@ pub enum PlanError {
 /// The points' experiments are built in parallel on the current rayon pool (building one may run
 /// the constants estimator: about a second for a network); everything else, and the choice of
 /// the error to report, follows grid order, as if the points were built one by one.
+/// `progress(1)` is called (from worker threads) as each point is built.
 pub fn plan(
     grid: &SettingsGrid,
     shard: Shard,
     target_halfwidth: Option<f64>,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Vec<PlannedPoint>, PlanError> {
     // A point after the first invalid one is not built: the loop below stops before it.
     let first_invalid = AtomicU64::new(u64::MAX);
@@ -76,6 +78,9 @@ pub fn plan(
             let experiment = Experiment::new(&settings);
             if experiment.is_err() {
                 first_invalid.fetch_min(i, Ordering::Relaxed);
+            }
+            if let Some(p) = progress {
+                p(1);
             }
             Some((settings, experiment))
         })
