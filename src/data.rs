@@ -217,6 +217,18 @@ impl Dataset {
     }
 
     /// Number of rows n.
+    /// A hash of the values (features and targets, bit for bit) and the shape: equal data sets
+    /// have equal fingerprints.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.rows(), self.features()).hash(&mut h);
+        for v in self.features.iter().chain(&self.targets) {
+            v.to_bits().hash(&mut h);
+        }
+        h.finish()
+    }
+
     pub fn rows(&self) -> usize {
         self.targets.len()
     }

@@ -936,6 +936,66 @@ fn small_network_csv(flags: &[&str]) -> String {
     String::from_utf8(out.get_output().stdout.clone()).unwrap()
 }
 
+/// A sweep pre-trains a start once for all points that share everything that makes it, so each
+/// point must still get its own when its init flags differ: over --init-seed × --init-steps, the
+/// four F(θ0) differ, and each equals what `run` gives for that point alone.
+#[test]
+fn sweep_points_get_the_pretrained_start_of_their_own_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.csv");
+    let data = teacher();
+    let common = [
+        "--problem",
+        "mlp",
+        "--data",
+        &data,
+        "--hidden",
+        "4",
+        "--constant-samples",
+        "8",
+        "--trajectories",
+        "8",
+        "--steps",
+        "20",
+        "--quiet",
+    ];
+    lojasim()
+        .arg("sweep")
+        .args(common)
+        .args(["--init-seed", "0,1", "--init-steps", "5,50"])
+        .args(["--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let text = read(&out);
+    let (seeds, steps, f0) = (
+        column(&text, "init_seed"),
+        column(&text, "init_steps"),
+        column(&text, "f0"),
+    );
+    assert_eq!(f0.len(), 4);
+    let mut distinct = f0.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{f0:?}");
+    for i in 0..4 {
+        let alone = lojasim()
+            .arg("run")
+            .args(common)
+            .args([
+                "--init-seed",
+                &seeds[i],
+                "--init-steps",
+                &steps[i],
+                "--out",
+                "-",
+            ])
+            .assert()
+            .success();
+        let row = String::from_utf8(alone.get_output().stdout.clone()).unwrap();
+        assert_eq!(column(&row, "f0"), [f0[i].clone()], "point {i}");
+    }
+}
+
 #[test]
 fn constants_prints_estimates_beside_exact_values_and_writes_csv() {
     let out = lojasim()
