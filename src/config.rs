@@ -556,7 +556,8 @@ impl Experiment {
 /// The pre-trained start for `key` — everything that determines it: the landscape settings, the
 /// data's values, the init seed, steps and step — computed once per process. The points of a sweep
 /// whose swept flags leave the start alone share one pre-training (4.7 s for a 4 → 32 → 32 → 1
-/// network); points that reach it together wait for the first.
+/// network); points that reach it together wait for the first. `compute` must not use rayon: a
+/// worker that stole another point's task while inside it would wait on its own cell.
 fn pretrained_start(key: String, compute: impl FnOnce() -> Vec<f64>) -> Vec<f64> {
     type Starts = Mutex<HashMap<String, Arc<OnceLock<Vec<f64>>>>>;
     static STARTS: OnceLock<Starts> = OnceLock::new();
