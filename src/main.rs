@@ -727,7 +727,59 @@ fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
     cancel
 }
 
+/// Refuses two output flags with the same destination: two CSVs would be interleaved on standard
+/// output, or one file would replace the other. Devices (`/dev/null`) may be shared.
+fn distinct_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<(), Failure> {
+    let stdout = Path::new("-");
+    let given: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|&(flag, path)| path.map(|p| (flag, p)))
+        .collect();
+    for (i, &(flag, path)) in given.iter().enumerate() {
+        for &(earlier, other) in &given[..i] {
+            let same = if path == stdout || other == stdout {
+                path == other
+            } else {
+                !output::is_special_file(path)
+                    && destination(path).is_some_and(|d| Some(d) == destination(other))
+            };
+            if same {
+                return Err(usage(if path == stdout {
+                    format!(
+                        "{flag} -: standard output is already {earlier}'s; write one of them to a file"
+                    )
+                } else {
+                    format!(
+                        "{flag} {}: the same file as {earlier}; give each output its own file",
+                        path.display()
+                    )
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file `path` names: its directory resolved (links, `..`), then its name; `None` if the
+/// directory does not exist (opening the output reports that).
+fn destination(path: &Path) -> Option<PathBuf> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Some(dir.canonicalize().ok()?.join(path.file_name()?))
+}
+
 fn run(args: RunArgs) -> Result<(), Failure> {
+    let trace_path = match args.trace.as_deref() {
+        Some([_, path]) => Some(Path::new(path)),
+        _ => None,
+    };
+    distinct_outputs(&[
+        ("--out", args.out.as_deref()),
+        ("--curves-out", args.curves_out.as_deref()),
+        ("--trace", trace_path),
+    ])?;
     let settings = args.experiment.settings("run")?;
     // The constants estimator (when the run needs it) already uses the pool.
     let experiment = args.threads.install(|| Experiment::new(&settings))??;
@@ -809,6 +861,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 
 /// One point of a sweep, checked.
 fn sweep(args: SweepArgs) -> Result<(), Failure> {
+    distinct_outputs(&[
+        ("--out", Some(args.out.as_path())),
+        ("--curves-out", args.curves_out.as_deref()),
+    ])?;
     let grid = args.experiment.grid(Mode::Sweep)?;
     grid.check_size(args.max_points)?;
     let shard = args.shard.unwrap_or(Shard::ALL);

@@ -251,6 +251,61 @@ fn a_run_too_large_for_memory_is_refused_naming_the_flag() {
     }
 }
 
+/// Two outputs with one destination are refused before any work: two CSVs interleaved on
+/// standard output, or one file written over the other (also when spelled differently).
+#[test]
+fn two_outputs_with_one_destination_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.csv");
+    let f = file.to_str().unwrap();
+    let same_file = format!(
+        "{}/../{}/r.csv",
+        dir.path().display(),
+        dir.path().file_name().unwrap().to_str().unwrap()
+    );
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["run", "--out", "-", "--curves-out", "-"],
+            "--curves-out -: standard output is already --out's".to_string(),
+        ),
+        (
+            vec!["run", "--out", f, "--trace", "2", &same_file],
+            format!("--trace {same_file}: the same file as --out"),
+        ),
+        (
+            vec!["sweep", "--eta", "0.1", "--out", f, "--curves-out", f],
+            format!("--curves-out {f}: the same file as --out"),
+        ),
+    ];
+    for (args, message) in &cases {
+        let out = lojasim()
+            .args(args)
+            .args(["--problem", "quadratic", "--trajectories", "8", "--quiet"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message.as_str()));
+        assert!(out.get_output().stdout.is_empty(), "{args:?}");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{args:?} left a file"
+        );
+    }
+    // Devices may take several outputs.
+    lojasim()
+        .args([
+            "run",
+            "--problem",
+            "quadratic",
+            "--trajectories",
+            "8",
+            "--quiet",
+        ])
+        .args(["--out", "/dev/null", "--curves-out", "/dev/null"])
+        .assert()
+        .success();
+}
+
 #[test]
 fn an_unwritable_output_directory_fails_before_simulating() {
     lojasim()
