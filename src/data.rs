@@ -216,7 +216,6 @@ impl Dataset {
         })
     }
 
-    /// Number of rows n.
     /// A hash of the values (features and targets, bit for bit) and the shape: equal data sets
     /// have equal fingerprints.
     pub fn fingerprint(&self) -> u64 {
@@ -229,6 +228,7 @@ impl Dataset {
         h.finish()
     }
 
+    /// Number of rows n.
     pub fn rows(&self) -> usize {
         self.targets.len()
     }
