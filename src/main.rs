@@ -741,7 +741,8 @@ fn distinct_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<(), Failure> {
                 path == other
             } else {
                 !output::is_special_file(path)
-                    && destination(path).is_some_and(|d| Some(d) == destination(other))
+                    && output::destination(path)
+                        .is_some_and(|d| Some(d) == output::destination(other))
             };
             if same {
                 return Err(usage(if path == stdout {
@@ -758,16 +759,6 @@ fn distinct_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// The file `path` names: its directory resolved (links, `..`), then its name; `None` if the
-/// directory does not exist (opening the output reports that).
-fn destination(path: &Path) -> Option<PathBuf> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    Some(dir.canonicalize().ok()?.join(path.file_name()?))
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {

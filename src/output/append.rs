@@ -239,6 +239,18 @@ fn directory_of(path: &Path) -> &Path {
     }
 }
 
+/// The file `path` names: its directory resolved (links, `..`), then its name; `None` if the
+/// directory does not exist (opening the output reports that). Two spellings of one file give
+/// the same destination.
+pub fn destination(path: &Path) -> Option<PathBuf> {
+    Some(
+        directory_of(path)
+            .canonicalize()
+            .ok()?
+            .join(path.file_name()?),
+    )
+}
+
 /// A hidden temporary file beside the output file `path`, to be renamed over it. It is created
 /// with the permissions of any new file (0666 less the umask), not tempfile's private 0600,
 /// because it becomes the user's output file. An error names `flag`, `path` and its directory.
