@@ -176,14 +176,25 @@ fn norm(v: &[f64]) -> f64 {
 /// How many points [`estimate`] can evaluate with `config` ([`Estimates::points`]; fewer if a
 /// sample path leaves the ball).
 pub fn max_points(config: &EstimatorConfig) -> usize {
-    let stride = (config.path_steps / 20).max(1);
-    let paths = if matches!(config.noise, NoiseModel::None) {
-        1
-    } else {
-        1 + SGD_PATHS
-    };
     // Saturating: an absurd --constant-samples must still count as too many, not wrap.
-    (2 * config.samples.min(usize::MAX / 4)) + 1 + (paths * (config.path_steps / stride)) as usize
+    (2 * config.samples.min(usize::MAX / 4))
+        + 1
+        + (sample_paths(config).count() as u64 * (config.path_steps / path_stride(config))) as usize
+}
+
+/// The sample paths: one gradient-descent path (index 0), and [`SGD_PATHS`] noisy ones when the
+/// run has noise.
+fn sample_paths(config: &EstimatorConfig) -> std::ops::RangeInclusive<u64> {
+    0..=if matches!(config.noise, NoiseModel::None) {
+        0
+    } else {
+        SGD_PATHS
+    }
+}
+
+/// A sample path keeps every `path_stride`-th iterate (about 20 per path).
+fn path_stride(config: &EstimatorConfig) -> u64 {
+    (config.path_steps / 20).max(1)
 }
 
 fn sample_points(
@@ -210,10 +221,9 @@ fn sample_points(
             points.push(v);
         }
     }
-    // One gradient-descent path (index 0) and SGD_PATHS noisy ones, each from its own stream, so
-    // they run in parallel; their points are appended in path order.
-    let noisy = !matches!(config.noise, NoiseModel::None);
-    let paths: Vec<Vec<Vec<f64>>> = (0..=if noisy { SGD_PATHS } else { 0 })
+    // Each path draws from its own stream, so they run in parallel; their points are appended in
+    // path order.
+    let paths: Vec<Vec<Vec<f64>>> = sample_paths(config)
         .into_par_iter()
         .map(|path| sample_path(landscape, theta0, radius, config, path))
         .collect();
@@ -231,7 +241,7 @@ fn sample_path(
     path: u64,
 ) -> Vec<Vec<f64>> {
     let d = theta0.len();
-    let stride = (config.path_steps / 20).max(1);
+    let stride = path_stride(config);
     let r2 = radius * radius;
     let mut grad = vec![0.0; d];
     let mut work = vec![0.0; landscape.workspace_len()];
