@@ -406,14 +406,18 @@ impl Experiment {
         Ok(e)
     }
 
-    /// Runs the constants estimator on this experiment's ball (whether or not `run` needed it).
-    pub fn estimate_constants(&self) -> Estimates {
-        constants::estimate(
+    /// Runs the constants estimator on this experiment's ball (whether or not `run` needed it),
+    /// on the current rayon pool, after checking that its points and scratch, on top of the
+    /// simulation's arrays, fit in free memory. `skippable`: the memory error suggests giving
+    /// the constants instead (not for `lojasim constants`, whose job it is).
+    pub fn estimate_constants(&self, skippable: bool) -> Result<Estimates, ConfigError> {
+        self.check_estimator_memory(skippable)?;
+        Ok(constants::estimate(
             self.landscape.as_ref(),
             &self.theta0,
             self.radius,
             &self.estimator_config(),
-        )
+        ))
     }
 
     fn estimator_config(&self) -> EstimatorConfig {
@@ -431,10 +435,8 @@ impl Experiment {
         }
     }
 
-    /// Refuses to start the estimator when its points and scratch, on top of the simulation's
-    /// arrays, exceed the free memory (on the current rayon pool). `skippable`: the error
-    /// suggests giving the constants instead (not for `lojasim constants`, whose job it is).
-    pub fn check_estimator_memory(&self, skippable: bool) -> Result<(), ConfigError> {
+    /// The memory check of [`Experiment::estimate_constants`].
+    fn check_estimator_memory(&self, skippable: bool) -> Result<(), ConfigError> {
         let (d, threads) = (self.dim(), rayon::current_num_threads());
         let rows = self.landscape.per_sample().map_or(0, |ps| ps.samples());
         let points = constants::max_points(&self.estimator_config());
@@ -465,8 +467,7 @@ impl Experiment {
         let needs_estimate = (exact.is_none() && (user_alpha.is_none() || user_c_l.is_none()))
             || (minibatch && s.sigma.is_none());
         if needs_estimate {
-            self.check_estimator_memory(true)?;
-            self.estimates = Some(self.estimate_constants());
+            self.estimates = Some(self.estimate_constants(true)?);
         }
         let est = self.estimates;
         let alpha = user_alpha

@@ -1121,12 +1121,7 @@ fn constants(args: ConstantsArgs) -> Result<(), Failure> {
         .as_deref()
         .map(|p| Output::open("--out", p, args.force))
         .transpose()?;
-    let report = args.threads.install(|| -> Result<_, Failure> {
-        if e.estimates.is_none() {
-            e.check_estimator_memory(false)?;
-        }
-        Ok(ConstantsReport::new(&e))
-    })??;
+    let report = args.threads.install(|| ConstantsReport::new(&e))??;
     if matches!(output, Some(Output::Stdout)) {
         eprintln!("{report}");
     } else {

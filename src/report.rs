@@ -4,6 +4,7 @@ use std::fmt::{self, Write as _};
 
 use crate::config::Experiment;
 use crate::constants::Estimates;
+use crate::error::ConfigError;
 use crate::estimate::{Interval, IntervalError, binomial_interval};
 use crate::landscape::{ConstantsSource, ProblemKind};
 use crate::noise::NoiseModel;
@@ -516,19 +517,21 @@ pub struct ConstantsReport<'a> {
 }
 
 impl<'a> ConstantsReport<'a> {
-    /// Uses the estimates the experiment already made, or estimates now.
-    pub fn new(experiment: &'a Experiment) -> Self {
-        let estimates = experiment
-            .estimates
-            .unwrap_or_else(|| experiment.estimate_constants());
+    /// Uses the estimates the experiment already made, or estimates now (an error if the
+    /// estimator would not fit in memory).
+    pub fn new(experiment: &'a Experiment) -> Result<Self, ConfigError> {
+        let estimates = match experiment.estimates {
+            Some(e) => e,
+            None => experiment.estimate_constants(false)?,
+        };
         let exact = experiment
             .landscape
             .exact_constants(&experiment.theta0, experiment.radius);
-        Self {
+        Ok(Self {
             experiment,
             estimates,
             exact,
-        }
+        })
     }
 
     fn batch(&self) -> Option<(usize, crate::noise::BatchMode)> {
