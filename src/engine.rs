@@ -108,15 +108,17 @@ pub fn simulate(
     Ok(tally)
 }
 
-/// Runs `f` on a pool of `threads` threads (0: one per core).
+/// A pool of `threads` threads (0: one per core), to `install` work on.
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build()
+}
+
+/// Runs `f` on a new [`pool`] of `threads` threads.
 pub fn with_threads<T: Send>(
     threads: usize,
     f: impl FnOnce() -> T + Send,
 ) -> Result<T, rayon::ThreadPoolBuildError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()?;
-    Ok(pool.install(f))
+    Ok(pool(threads)?.install(f))
 }
 
 #[cfg(test)]

@@ -297,9 +297,9 @@ impl Threads {
     /// costs a stack): refused before any is started, since a failing thread start aborts.
     const MAX: usize = 1024;
 
-    /// Runs `f` on a pool of this many threads; a count above [`Threads::MAX`] or a pool that
-    /// cannot be built is a usage error naming the flag.
-    fn install<T: Send>(self, f: impl FnOnce() -> T + Send) -> Result<T, Failure> {
+    /// The pool of this many threads that all of a command's parallel work runs on; a count
+    /// above [`Threads::MAX`] or a pool that cannot be built is a usage error naming the flag.
+    fn pool(self) -> Result<rayon::ThreadPool, Failure> {
         if self.count > Self::MAX {
             return Err(usage(format!(
                 "--threads {}: use at most {} (0 starts one per core)",
@@ -307,8 +307,7 @@ impl Threads {
                 Self::MAX
             )));
         }
-        engine::with_threads(self.count, f)
-            .map_err(|e| usage(format!("--threads {}: {e}", self.count)))
+        engine::pool(self.count).map_err(|e| usage(format!("--threads {}: {e}", self.count)))
     }
 }
 
@@ -773,7 +772,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     ])?;
     let settings = args.experiment.settings("run")?;
     // The constants estimator (when the run needs it) already uses the pool.
-    let experiment = args.threads.install(|| Experiment::new(&settings))??;
+    let pool = args.threads.pool()?;
+    let experiment = pool.install(|| Experiment::new(&settings))?;
     let output = args
         .out
         .as_deref()
@@ -811,9 +811,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         grid_losses: grid_losses(curves.is_some()),
     };
     let start = Instant::now();
-    let tally = args
-        .threads
-        .install(|| experiment.simulate(control))?
+    let tally = pool
+        .install(|| experiment.simulate(control))
         .map_err(|_| Failure::Interrupted("no output was written".to_string()))?;
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
@@ -862,9 +861,9 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     // Building a point may run the constants estimator (about a second for a network).
     let bar = progress_bar(grid.len(), args.quiet, "points checked");
     let built = |n: u64| bar.inc(n);
-    let points = args
-        .threads
-        .install(|| plan(&grid, shard, args.target_halfwidth, Some(&built)))?
+    let pool = args.threads.pool()?;
+    let points = pool
+        .install(|| plan(&grid, shard, args.target_halfwidth, Some(&built)))
         .map_err(|e| usage(e.to_string()))?;
     bar.finish_and_clear();
 
@@ -954,7 +953,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         grid_losses: grid_losses(curves.is_some()),
     };
     let finished_before = done.len();
-    let outcome = args.threads.install(|| -> Result<(), Failure> {
+    let outcome = pool.install(|| -> Result<(), Failure> {
         for p in &todo {
             let start = Instant::now();
             let result = run_point(&p.experiment, p.range.clone(), p.target.as_ref(), control)
@@ -989,7 +988,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
             done.insert(p.key.clone(), row);
         }
         Ok(())
-    })?;
+    });
     bar.finish_and_clear();
     outcome?;
     out.finish()?;
@@ -1079,7 +1078,10 @@ fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
 
 fn bound(args: BoundArgs) -> Result<(), Failure> {
     let settings = args.experiment.settings("bound")?;
-    let e = args.threads.install(|| Experiment::new(&settings))??;
+    let e = args
+        .threads
+        .pool()?
+        .install(|| Experiment::new(&settings))?;
     let b = e.bound();
     let opt = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.6}"));
     println!("problem        {}, d = {}", e.problem.kind, e.dim());
@@ -1115,13 +1117,14 @@ fn bound(args: BoundArgs) -> Result<(), Failure> {
 
 fn constants(args: ConstantsArgs) -> Result<(), Failure> {
     let settings = args.experiment.settings("constants")?;
-    let e = args.threads.install(|| Experiment::new(&settings))??;
+    let pool = args.threads.pool()?;
+    let e = pool.install(|| Experiment::new(&settings))?;
     let output = args
         .out
         .as_deref()
         .map(|p| Output::open("--out", p, args.force))
         .transpose()?;
-    let report = args.threads.install(|| ConstantsReport::new(&e))??;
+    let report = pool.install(|| ConstantsReport::new(&e))?;
     if matches!(output, Some(Output::Stdout)) {
         eprintln!("{report}");
     } else {
