@@ -56,23 +56,12 @@ impl LaneRngs {
         out
     }
 
-    /// For each coordinate j in order, draws one standard normal z_l per lane and adds
-    /// `scale[l]·z_l` to `g[j][l]` — per lane, what `NoiseDist::Gaussian.add_scaled` does with
-    /// s = `scale[l]`.
-    #[inline(always)]
-    pub fn add_scaled_normals(&mut self, g: &mut [Lane], scale: &Lane) {
-        for gj in g.iter_mut() {
-            let z = self.standard_normals();
-            for l in 0..LANES {
-                gj.0[l] += scale.0[l] * z[l];
-            }
-        }
-    }
-
-    /// [`Self::add_scaled_normals`] then [`crate::stepper::sgd_step_lanes`] in one pass over
-    /// the coordinates: for each j in order, per lane l, γ = g_j + scale·z, θ_j ← θ_j − η·γ, and
-    /// |θ − θ0|² accumulates (θ_j − θ0_j)². The same operations in the same order as the two
-    /// passes, so the same bits; `g` itself is left as it was. Returns |θ − θ0|² per lane.
+    /// The noise and the SGD update in one pass over the coordinates: for each j in order, per
+    /// lane l, one standard normal z, γ = g_j + scale·z (what `NoiseDist::Gaussian.add_scaled`
+    /// adds with s = `scale[l]`), θ_j ← θ_j − η·γ, and |θ − θ0|² accumulates (θ_j − θ0_j)². The
+    /// same operations in the same order as adding the noise into g and then calling
+    /// [`crate::stepper::sgd_step_lanes`], so the same bits (tested against exactly that); `g`
+    /// itself is left as it was. Returns |θ − θ0|² per lane.
     #[inline(always)]
     pub fn noisy_step(
         &mut self,
@@ -444,8 +433,14 @@ mod tests {
         let bits =
             |v: &[Lane]| -> Vec<u64> { v.iter().flat_map(|x| x.0.map(f64::to_bits)).collect() };
         for _ in 0..300 {
+            // The noise added into a copy of g, coordinate by coordinate, then the update.
             let mut noisy = g.clone();
-            r_two.add_scaled_normals(&mut noisy, &sc);
+            for gj in &mut noisy {
+                let z = r_two.standard_normals();
+                for l in 0..LANES {
+                    gj.0[l] += sc.0[l] * z[l];
+                }
+            }
             let d_two = crate::stepper::sgd_step_lanes(&mut two, &theta0, &noisy, &eta);
             let d_portable = r_portable.noisy_step(&mut portable, &theta0, &g, &sc, &eta);
             let d_dispatched =
