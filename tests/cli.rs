@@ -3,9 +3,22 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::fs;
+use std::path::Path;
 
 fn lojasim() -> Command {
     Command::cargo_bin("lojasim").unwrap()
+}
+
+/// Runs `cmd` and checks that it was refused as bad input: exit status 2, `message` on standard
+/// error, no panic, and no file left in `dir`. Returns the assertion for further checks.
+fn assert_refused(cmd: &mut Command, message: &str, dir: &Path) -> assert_cmd::assert::Assert {
+    let assert = cmd
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message))
+        .stderr(predicate::str::contains("panicked").not());
+    assert_eq!(fs::read_dir(dir).unwrap().count(), 0, "{cmd:?} left a file");
+    assert
 }
 
 /// A small, fast configuration with both outcomes present.
@@ -189,20 +202,15 @@ fn bad_input_names_the_flag_exits_2_and_writes_nothing() {
         (&["--steps", "-5"], "invalid value '-5' for '--steps"),
     ];
     for (args, message) in cases {
-        lojasim()
-            .arg("run")
-            .args(*args)
-            .args(["--quiet", "--out", out.to_str().unwrap()])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(*message))
-            .stderr(predicate::str::contains("panicked").not());
-        assert!(!out.exists(), "{args:?} left an output file");
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "{args:?} left a file"
+        assert_refused(
+            lojasim()
+                .arg("run")
+                .args(*args)
+                .args(["--quiet", "--out", out.to_str().unwrap()]),
+            message,
+            dir.path(),
         );
+        assert!(!out.exists(), "{args:?} left an output file");
     }
 }
 
@@ -235,19 +243,12 @@ fn a_run_too_large_for_memory_is_refused_naming_the_flag() {
         ),
     ];
     for (args, message) in cases {
-        lojasim()
-            .args(*args)
-            .args(["--out", out.to_str().unwrap()])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(*message))
-            .stderr(predicate::str::contains("available: use"))
-            .stderr(predicate::str::contains("panicked").not());
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "{args:?} left a file"
-        );
+        assert_refused(
+            lojasim().args(*args).args(["--out", out.to_str().unwrap()]),
+            message,
+            dir.path(),
+        )
+        .stderr(predicate::str::contains("available: use"));
     }
 }
 
@@ -278,18 +279,14 @@ fn two_outputs_with_one_destination_are_refused() {
         ),
     ];
     for (args, message) in &cases {
-        let out = lojasim()
-            .args(args)
-            .args(["--problem", "quadratic", "--trajectories", "8", "--quiet"])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(message.as_str()));
-        assert!(out.get_output().stdout.is_empty(), "{args:?}");
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "{args:?} left a file"
+        let out = assert_refused(
+            lojasim()
+                .args(args)
+                .args(["--problem", "quadratic", "--trajectories", "8", "--quiet"]),
+            message,
+            dir.path(),
         );
+        assert!(out.get_output().stdout.is_empty(), "{args:?}");
     }
     // Devices may take several outputs.
     lojasim()
@@ -926,18 +923,13 @@ fn bad_grids_name_the_flag_exit_2_and_create_nothing() {
         ),
     ];
     for (args, message) in cases {
-        lojasim()
-            .args(&base)
-            .args(*args)
-            .args(["--out", out.to_str().unwrap()])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(*message))
-            .stderr(predicate::str::contains("panicked").not());
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "{args:?} left a file"
+        assert_refused(
+            lojasim()
+                .args(&base)
+                .args(*args)
+                .args(["--out", out.to_str().unwrap()]),
+            message,
+            dir.path(),
         );
     }
     lojasim()
@@ -1240,18 +1232,13 @@ fn bad_data_and_network_flags_name_the_flag_exit_2_and_write_nothing() {
         ),
     ];
     for (args, message) in &cases {
-        lojasim()
-            .arg("run")
-            .args(args)
-            .args(["--quiet", "--out", result.to_str().unwrap()])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(message.as_str()))
-            .stderr(predicate::str::contains("panicked").not());
-        assert_eq!(
-            fs::read_dir(&out).unwrap().count(),
-            0,
-            "{args:?} left a file"
+        assert_refused(
+            lojasim()
+                .arg("run")
+                .args(args)
+                .args(["--quiet", "--out", result.to_str().unwrap()]),
+            message,
+            &out,
         );
     }
     // The same errors stop `constants` and `init` before they write anything.
