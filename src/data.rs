@@ -59,6 +59,14 @@ pub enum DataError {
         target: String,
         columns: String,
     },
+    #[error(
+        "{path}: --target '{target}' names more than one column (columns {columns}, counting from 1); rename all but one in the header"
+    )]
+    AmbiguousTarget {
+        path: String,
+        target: String,
+        columns: String,
+    },
     #[error("{path}: needs at least one feature column besides the target '{target}'")]
     NoFeatures { path: String, target: String },
     #[error(
@@ -144,17 +152,33 @@ impl Dataset {
         if header.is_empty() || header.iter().all(String::is_empty) {
             return Err(DataError::NoHeader { path: path() });
         }
-        let t =
-            match target {
-                None => header.len() - 1,
-                Some(name) => header.iter().position(|h| h == name).ok_or_else(|| {
-                    DataError::MissingTarget {
-                        path: path(),
-                        target: name.to_string(),
-                        columns: header.join(", "),
+        let t = match target {
+            None => header.len() - 1,
+            Some(name) => {
+                let named: Vec<usize> = (0..header.len()).filter(|&j| header[j] == name).collect();
+                match named[..] {
+                    [t] => t,
+                    [] => {
+                        return Err(DataError::MissingTarget {
+                            path: path(),
+                            target: name.to_string(),
+                            columns: header.join(", "),
+                        });
                     }
-                })?,
-            };
+                    _ => {
+                        return Err(DataError::AmbiguousTarget {
+                            path: path(),
+                            target: name.to_string(),
+                            columns: named
+                                .iter()
+                                .map(|j| (j + 1).to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        });
+                    }
+                }
+            }
+        };
         if header.len() < 2 {
             return Err(DataError::NoFeatures {
                 path: path(),
@@ -316,6 +340,19 @@ mod tests {
         let d = Dataset::parse("t.csv", "a,b,y\n1,2,3\n", Some("a")).unwrap();
         assert_eq!((d.x(0), d.y(0)), (&[2.0, 3.0][..], 1.0));
         assert_eq!(d.feature_names, ["b", "y"]);
+    }
+
+    #[test]
+    fn a_target_name_shared_by_two_columns_is_refused() {
+        let err = Dataset::parse("t.csv", "y,a,y\n1,2,3\n4,5,6\n", Some("y")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv: --target 'y' names more than one column (columns 1, 3, counting from 1); \
+             rename all but one in the header"
+        );
+        // Repeated names elsewhere in the header are left alone.
+        let d = Dataset::parse("t.csv", "a,a,y\n1,2,3\n4,5,6\n", Some("y")).unwrap();
+        assert_eq!(d.targets(), &[3.0, 6.0]);
     }
 
     #[test]
