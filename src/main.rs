@@ -28,6 +28,22 @@ use lojasim::sweep::{
 };
 use lojasim::{ConfigError, Experiment};
 
+/// `println!` that does not panic when standard output is closed (`lojasim run | head -1`).
+/// Every output file is complete before anything is printed, so a reader that stopped early loses
+/// only lines it did not read.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `eprintln!` that does not panic when standard error is closed; the exit status still tells.
+macro_rules! tell {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "lojasim", version, about = "Monte Carlo estimates of what An & Lu's SGD convergence theorem bounds", long_about = None)]
 struct Cli {
@@ -634,15 +650,15 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(e)) => {
-            eprintln!("error: {e:#}");
+            tell!("error: {e:#}");
             ExitCode::from(2)
         }
         Err(Failure::Interrupted(kept)) => {
-            eprintln!("interrupted: {kept}");
+            tell!("interrupted: {kept}");
             ExitCode::from(130)
         }
         Err(Failure::Other(e)) => {
-            eprintln!("error: {e:#}");
+            tell!("error: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -824,9 +840,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let report = RunReport::new(&experiment, tally, elapsed)
         .map_err(|e| Failure::Usage(anyhow::anyhow!("--confidence: {e}")))?;
     if summary_to_stderr {
-        eprintln!("{report}");
+        tell!("{report}");
     } else {
-        println!("{report}");
+        say!("{report}");
     }
     if let Some(output) = output {
         output
@@ -924,7 +940,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         None => None,
     };
     if args.resume && !done.is_empty() {
-        eprintln!(
+        tell!(
             "resuming {}: {} finished rows kept{}",
             args.out.display(),
             done.len(),
@@ -1005,9 +1021,9 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         args.out.display()
     );
     if args.out == Path::new("-") {
-        eprintln!("{summary}{note}");
+        tell!("{summary}{note}");
     } else {
-        println!("{summary}{note}");
+        say!("{summary}{note}");
     }
     Ok(())
 }
@@ -1021,7 +1037,7 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
             .map_err(|e| usage(format!("merge: cannot read {}: {e}", path.display())))?;
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         if complete < bytes.len() {
-            eprintln!(
+            tell!(
                 "warning: {}: dropped an incomplete last line ({} bytes)",
                 path.display(),
                 bytes.len() - complete
@@ -1041,7 +1057,7 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
     }
     let merged = output::merge::merge(&inputs).map_err(|e| usage(format!("merge: {e}")))?;
     output.write_csv(&header, &merged).map_err(Failure::Other)?;
-    eprintln!(
+    tell!(
         "merged {} rows from {} files into {} rows",
         inputs.iter().map(|i| i.rows.len()).sum::<usize>(),
         inputs.len(),
@@ -1084,17 +1100,17 @@ fn bound(args: BoundArgs) -> Result<(), Failure> {
         .install(|| Experiment::new(&settings))?;
     let b = e.bound();
     let opt = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.6}"));
-    println!("problem        {}, d = {}", e.problem.kind, e.dim());
-    println!("F(θ0)          {:.6e}", e.f0);
-    println!("radius r       {}", e.radius);
-    println!(
+    say!("problem        {}, d = {}", e.problem.kind, e.dim());
+    say!("F(θ0)          {:.6e}", e.f0);
+    say!("radius r       {}", e.radius);
+    say!(
         "α              {:.6} ({} constants)",
         e.constants.alpha,
         constants_source_name(e.constants.source)
     );
-    println!("C_L            {:.6}", e.constants.c_l);
-    println!("ρ              {}", opt(b.rho));
-    println!("δ              {}", opt(b.delta));
+    say!("C_L            {:.6}", e.constants.c_l);
+    say!("ρ              {}", opt(b.rho));
+    say!("δ              {}", opt(b.delta));
     let vac = |x: Option<f64>| {
         if x.is_some_and(|v| v <= 0.0) {
             "  (vacuous)"
@@ -1102,16 +1118,16 @@ fn bound(args: BoundArgs) -> Result<(), Failure> {
             ""
         }
     };
-    println!("P(stay) ≥      {}{}", opt(b.stay_bound), vac(b.stay_bound));
-    println!(
+    say!("P(stay) ≥      {}{}", opt(b.stay_bound), vac(b.stay_bound));
+    say!(
         "P(converge) ≥  {}{}",
         opt(b.converge_bound),
         vac(b.converge_bound)
     );
     if let Some(why) = b.not_applicable {
-        println!("not applicable {why}");
+        say!("not applicable {why}");
     }
-    println!("Chatterjee     4·F(θ0) < r²·α: {}", b.chatterjee);
+    say!("Chatterjee     4·F(θ0) < r²·α: {}", b.chatterjee);
     Ok(())
 }
 
@@ -1126,9 +1142,9 @@ fn constants(args: ConstantsArgs) -> Result<(), Failure> {
         .transpose()?;
     let report = pool.install(|| ConstantsReport::new(&e))?;
     if matches!(output, Some(Output::Stdout)) {
-        eprintln!("{report}");
+        tell!("{report}");
     } else {
-        println!("{report}");
+        say!("{report}");
     }
     if let Some(output) = output {
         output

@@ -1315,3 +1315,53 @@ fn output_to_a_device_is_written_in_place_not_replaced() {
         .success();
     assert!(fs::metadata(null).unwrap().file_type().is_char_device());
 }
+
+/// A reader that stops early (`lojasim run | head -1`) or a closed standard error must not make
+/// lojasim panic: the summary and messages are simply not seen, the output file is complete and
+/// the exit status is the one it would have been.
+#[test]
+fn closed_standard_streams_do_not_cause_a_panic() {
+    use std::process::{Command as Std, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.csv");
+    // Closes `closed` (1: stdout, 2: stderr) before lojasim writes to it; returns the exit code
+    // and what it wrote to the other stream.
+    let run_closed = |args: &[&str], closed: u8| {
+        let mut child = Std::new(assert_cmd::cargo::cargo_bin("lojasim"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let mut other = String::new();
+        use std::io::Read;
+        if closed == 1 {
+            drop(out);
+            err.read_to_string(&mut other).unwrap();
+        } else {
+            drop(err);
+            out.read_to_string(&mut other).unwrap();
+        }
+        (child.wait().unwrap().code(), other)
+    };
+    let with_file: Vec<&str> = SMALL
+        .iter()
+        .copied()
+        .chain(["--out", out.to_str().unwrap()])
+        .collect();
+    let (code, err) = run_closed(&with_file, 1);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let written = fs::read_to_string(&out).unwrap();
+    fs::remove_file(&out).unwrap();
+    lojasim().args(&with_file).assert().success();
+    assert_eq!(
+        without_elapsed(&written),
+        without_elapsed(&fs::read_to_string(&out).unwrap())
+    );
+
+    let refused: Vec<&str> = SMALL.iter().copied().chain(["--eta", "-1"]).collect();
+    let (code, _) = run_closed(&refused, 2);
+    assert_eq!(code, Some(2));
+}
