@@ -682,6 +682,7 @@ impl Output {
         if path == Path::new("-") {
             return Ok(Output::Stdout);
         }
+        output::refuse_directory(flag, path)?;
         let file = Output::File {
             flag,
             path: path.to_path_buf(),

@@ -1365,3 +1365,30 @@ fn closed_standard_streams_do_not_cause_a_panic() {
     let (code, _) = run_closed(&refused, 2);
     assert_eq!(code, Some(2));
 }
+
+/// An output path that is a directory is refused up front with a message that says so (it used to
+/// say "pass --force", and with --force failed after the simulation with "Device or resource busy").
+#[test]
+fn a_directory_as_output_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("d");
+    fs::create_dir(&d).unwrap();
+    let d = d.to_str().unwrap();
+    let expected = format!("is a directory; name a file, such as {d}/results.csv");
+    for (flag, cmd) in [
+        ("--out", vec!["--out", d, "--force"]),
+        ("--curves-out", vec!["--out", "-", "--curves-out", d]),
+    ] {
+        let msg = format!("{flag} {d} {expected}");
+        assert_refused(lojasim().args(SMALL).args(&cmd), &msg, Path::new(d));
+    }
+    assert_refused(
+        lojasim()
+            .args(["sweep", "--eta", "0.1,0.2", "--trajectories", "8"])
+            .args(["--steps", "5", "--quiet", "--out", d, "--resume"]),
+        &format!("--out {d} {expected}"),
+        Path::new(d),
+    );
+    // Nothing was created beside it either.
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+}

@@ -12,6 +12,12 @@ pub enum OutputError {
         "{flag} {path} already exists; pass --resume to continue it or --force to overwrite it"
     )]
     Exists { flag: &'static str, path: PathBuf },
+    #[error("{flag} {path} is a directory; name a file, such as {example}")]
+    Directory {
+        flag: &'static str,
+        path: PathBuf,
+        example: PathBuf,
+    },
     #[error("{flag} {path}: cannot create a file in {dir}: {error}")]
     Create {
         flag: &'static str,
@@ -99,6 +105,7 @@ impl AppendCsv {
             out.append(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>())?;
             return Ok((out, Resumed::default()));
         }
+        refuse_directory(flag, path)?;
         let io = |error| OutputError::Io {
             flag,
             path: path.to_path_buf(),
@@ -428,6 +435,18 @@ pub fn parse_rows(
             Ok(r.iter().map(str::to_string).collect())
         })
         .collect()
+}
+
+/// Refuses an output path that is an existing directory (which `--force` could not overwrite).
+pub fn refuse_directory(flag: &'static str, path: &Path) -> Result<(), OutputError> {
+    if path.is_dir() {
+        return Err(OutputError::Directory {
+            flag,
+            path: path.to_path_buf(),
+            example: path.join("results.csv"),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `path` exists and is neither a regular file nor a directory (a device, FIFO or socket):

@@ -17,6 +17,6 @@ pub mod summary;
 pub mod sweep_csv;
 
 pub use append::{
-    AppendCsv, OutputError, Resumed, destination, is_special_file, parse_rows, temp_file_beside,
-    write_atomically,
+    AppendCsv, OutputError, Resumed, destination, is_special_file, parse_rows, refuse_directory,
+    temp_file_beside, write_atomically,
 };
