@@ -272,13 +272,25 @@ impl Problem {
                 net.init_steps,
                 eta.to_bits()
             );
-            pretrained_start(key, || {
+            let theta = pretrained_start(key, || {
                 // Least squares has no separate bias vector: its intercept is the last weight.
                 let mut theta =
                     init::lecun_normal(&shapes, s.problem == ProblemKind::Mlp, net.init_seed);
                 init::pretrain(landscape.as_ref(), &mut theta, net.init_steps, eta);
                 theta
-            })
+            });
+            let f = landscape.loss(&theta, &mut vec![0.0; landscape.workspace_len()]);
+            if !f.is_finite() || theta.iter().any(|v| !v.is_finite()) {
+                return Err(ConfigError::new(
+                    "--init-eta",
+                    format!(
+                        "pre-training diverged (--init-steps {} at --init-eta {eta:?} end at \
+                         F = {f}); lower --init-eta",
+                        net.init_steps
+                    ),
+                ));
+            }
+            theta
         };
         Ok(Problem {
             settings,
@@ -359,8 +371,12 @@ impl Experiment {
         let mut work = vec![0.0; landscape.workspace_len()];
         let f0 = landscape.loss(&theta0, &mut work);
         if !f0.is_finite() {
+            let flag = match s.network.theta0_file {
+                Some(_) => "--theta0-file",
+                None => "--theta0",
+            };
             return Err(ConfigError::new(
-                "--theta0",
+                flag,
                 format!("gives a non-finite loss F(θ0) = {f0}; start closer to the minimum"),
             ));
         }

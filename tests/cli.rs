@@ -1392,3 +1392,42 @@ fn a_directory_as_output_is_refused() {
     // Nothing was created beside it either.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// A start with a non-finite loss is refused naming the flag that produced it: a diverged
+/// pre-training used to be reported as a bad `--theta0` (a flag the user had not given), and
+/// `init` wrote its NaNs to the file.
+#[test]
+fn a_non_finite_start_names_its_own_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.txt");
+    let net = [
+        "--problem",
+        "mlp",
+        "--data",
+        "data/teacher.csv",
+        "--hidden",
+        "4",
+    ];
+    for cmd in ["init", "run"] {
+        assert_refused(
+            lojasim()
+                .arg(cmd)
+                .args(net)
+                .args(["--init-steps", "10", "--init-eta", "1e308"])
+                .args(["--out", out.to_str().unwrap()]),
+            "error: --init-eta pre-training diverged (--init-steps 10 at --init-eta 1e308 end at F = NaN)",
+            dir.path(),
+        );
+    }
+    let theta = dir.path().join("theta.txt");
+    fs::write(&theta, "1e300\n".repeat(41)).unwrap(); // 8·4 + 4 + 4 + 1 parameters
+    lojasim()
+        .arg("run")
+        .args(net)
+        .args(["--theta0-file", theta.to_str().unwrap(), "--out", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: --theta0-file gives a non-finite loss F(θ0) = inf",
+        ));
+}
