@@ -28,9 +28,9 @@ use lojasim::sweep::{
 };
 use lojasim::{ConfigError, Experiment};
 
-/// `println!` that does not panic when standard output is closed (`lojasim run | head -1`).
-/// Every output file is complete before anything is printed, so a reader that stopped early loses
-/// only lines it did not read.
+/// `println!` that does not panic when standard output is closed (`lojasim run | head -1`): the
+/// failed write is dropped, so the output files are still written (`run` prints its summary before
+/// writing `--out`) and the exit status is unchanged; the reader loses only lines it did not read.
 macro_rules! say {
     ($($t:tt)*) => {{
         let _ = writeln!(std::io::stdout().lock(), $($t)*);
