@@ -171,6 +171,14 @@ pub struct Problem {
     pub data: Option<Arc<Dataset>>,
     /// (`--init-seed`, `--init-steps`) when θ0 is a network's seeded, pre-trained start.
     pub init: Option<(u64, u64)>,
+    /// F(θ0). A start the user gave may have a non-finite loss here ([`Experiment::new`] refuses
+    /// it); a pre-trained start with one is refused at once.
+    pub f0: f64,
+}
+
+/// F(θ0) on `landscape`.
+fn loss_at(landscape: &dyn Landscape, theta0: &[f64]) -> f64 {
+    landscape.loss(theta0, &mut vec![0.0; landscape.workspace_len()])
 }
 
 impl Problem {
@@ -209,12 +217,14 @@ impl Problem {
                 landscape::broadcast("--theta0", &s.theta0, dim)?
             };
             let landscape = landscape::build(&settings, dim, None)?;
+            let f0 = loss_at(landscape.as_ref(), &theta0);
             return Ok(Problem {
                 settings,
                 landscape,
                 theta0,
                 data: None,
                 init: None,
+                f0,
             });
         }
         let spec = DataSpec {
@@ -272,32 +282,32 @@ impl Problem {
                 net.init_steps,
                 eta.to_bits()
             );
-            let theta = pretrained_start(key, || {
+            pretrained_start(key, || {
                 // Least squares has no separate bias vector: its intercept is the last weight.
                 let mut theta =
                     init::lecun_normal(&shapes, s.problem == ProblemKind::Mlp, net.init_seed);
                 init::pretrain(landscape.as_ref(), &mut theta, net.init_steps, eta);
                 theta
-            });
-            let f = landscape.loss(&theta, &mut vec![0.0; landscape.workspace_len()]);
-            if !f.is_finite() || theta.iter().any(|v| !v.is_finite()) {
-                return Err(ConfigError::new(
-                    "--init-eta",
-                    format!(
-                        "pre-training diverged (--init-steps {} at --init-eta {eta:?} end at \
-                         F = {f}); lower --init-eta",
-                        net.init_steps
-                    ),
-                ));
-            }
-            theta
+            })
         };
+        let f0 = loss_at(landscape.as_ref(), &theta0);
+        if init.is_some() && (!f0.is_finite() || theta0.iter().any(|v| !v.is_finite())) {
+            return Err(ConfigError::new(
+                "--init-eta",
+                format!(
+                    "pre-training diverged (--init-steps {} at --init-eta {:?} end at F = {f0}); \
+                     lower --init-eta",
+                    net.init_steps, net.init_eta
+                ),
+            ));
+        }
         Ok(Problem {
             settings,
             landscape,
             theta0,
             data: Some(data),
             init,
+            f0,
         })
     }
 }
@@ -365,11 +375,10 @@ impl Experiment {
             theta0,
             data,
             init,
+            f0,
         } = Problem::new(s)?;
         let noise = noise_model(s, landscape.as_ref())?;
         let schedule = step_schedule(s)?;
-        let mut work = vec![0.0; landscape.workspace_len()];
-        let f0 = landscape.loss(&theta0, &mut work);
         if !f0.is_finite() {
             let flag = match s.network.theta0_file {
                 Some(_) => "--theta0-file",
