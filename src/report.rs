@@ -5,6 +5,7 @@ use std::fmt::{self, Write as _};
 use crate::config::Experiment;
 use crate::constants::Estimates;
 use crate::error::ConfigError;
+use crate::estimate::exact_sum::ExactSum;
 use crate::estimate::{Interval, IntervalError, binomial_interval};
 use crate::landscape::{ConstantsSource, ProblemKind};
 use crate::noise::NoiseModel;
@@ -176,84 +177,238 @@ impl<'a> RunReport<'a> {
             NoiseModel::Minibatch { batch, mode, .. } => Some((batch, mode)),
             _ => None,
         };
-        let record = vec![
-            e.problem.kind.name().to_string(),
-            e.dim().to_string(),
-            e.noise.kind().name().to_string(),
+        let mut row = Row::new(&CSV_COLUMNS);
+        row.set("problem", e.problem.kind.name());
+        row.set("dim", e.dim().to_string());
+        row.set("noise", e.noise.kind().name());
+        row.set(
+            "noise_dist",
             if e.noise.is_random() {
-                e.noise_dist.name().to_string()
+                e.noise_dist.name()
             } else {
-                String::new()
+                ""
             },
-            opt(e.noise.sigma()),
-            e.schedule.kind().name().to_string(),
-            opt(eta),
-            opt(gamma),
-            opt(n0),
-            opt(q),
-            num(e.radius),
-            num(e.f0),
-            e.steps.to_string(),
-            num(e.eps),
-            self.stay.total.to_string(),
-            e.seed.to_string(),
-            self.stay.count.to_string(),
-            num(self.stay.p()),
-            num(self.stay.interval.lo),
-            num(self.stay.interval.hi),
-            self.converge.count.to_string(),
-            num(self.converge.p()),
-            num(self.converge.interval.lo),
-            num(self.converge.interval.hi),
-            self.ci_label.clone(),
-            num(e.confidence),
-            num(e.constants.alpha),
-            num(e.constants.c_l),
-            opt(b.rho),
-            opt(b.delta),
-            opt(b.stay_bound),
-            opt(b.converge_bound),
-            status_name(self.status, e.constants.source),
-            b.chatterjee.to_string(),
-            format!("{:.6}", self.elapsed_s),
-            env!("CARGO_PKG_VERSION").to_string(),
-            constants_source_name(e.constants.source).to_string(),
-            list(&e.theta0),
+        );
+        row.set("sigma", opt(e.noise.sigma()));
+        row.set("schedule", e.schedule.kind().name());
+        row.set("eta", opt(eta));
+        row.set("gamma", opt(gamma));
+        row.set("n0", opt(n0));
+        row.set("q", opt(q));
+        row.set("radius", num(e.radius));
+        row.set("f0", num(e.f0));
+        row.set("steps", e.steps.to_string());
+        row.set("eps", num(e.eps));
+        row.set("seed", e.seed.to_string());
+        row.set("ci_method", self.ci_label.clone());
+        row.set("confidence", num(e.confidence));
+        row.set("alpha", num(e.constants.alpha));
+        row.set("c_l", num(e.constants.c_l));
+        row.set("rho", opt(b.rho));
+        row.set("delta", opt(b.delta));
+        row.set("stay_bound", opt(b.stay_bound));
+        row.set("converge_bound", opt(b.converge_bound));
+        row.set("chatterjee", b.chatterjee.to_string());
+        row.set("elapsed_s", format!("{:.6}", self.elapsed_s));
+        row.set("version", env!("CARGO_PKG_VERSION"));
+        row.set(
+            "constants_source",
+            constants_source_name(e.constants.source),
+        );
+        row.set("theta0", list(&e.theta0));
+        row.set(
+            "curvature",
             if e.problem.kind == ProblemKind::Quadratic {
                 list(&e.problem.curvature)
             } else {
                 String::new()
             },
-            self.tally.exited().to_string(),
-            opt(self.tally.mean_exit_step()),
-            opt(self.final_loss_mean()),
+        );
+        row.set(
+            "data",
             e.data.as_ref().map_or(String::new(), |d| d.name.clone()),
-            if e.problem.kind == ProblemKind::Mlp {
+        );
+        let mlp = e.problem.kind == ProblemKind::Mlp;
+        row.set(
+            "hidden",
+            if mlp {
                 hidden(&e.problem.network.hidden)
             } else {
                 String::new()
             },
-            if e.problem.kind == ProblemKind::Mlp {
-                e.problem.network.activation.name().to_string()
+        );
+        row.set(
+            "activation",
+            if mlp {
+                e.problem.network.activation.name()
             } else {
-                String::new()
+                ""
             },
-            batch.map_or(String::new(), |(b, _)| b.to_string()),
-            batch.map_or(String::new(), |(_, m)| m.name().to_string()),
+        );
+        row.set("batch", batch.map_or(String::new(), |(b, _)| b.to_string()));
+        row.set("batch_mode", batch.map_or("", |(_, m)| m.name()));
+        row.set(
+            "init_seed",
             init.map_or(String::new(), |(seed, _)| seed.to_string()),
+        );
+        row.set(
+            "init_steps",
             init.map_or(String::new(), |(_, steps)| steps.to_string()),
-        ];
-        debug_assert_eq!(record.len(), CSV_COLUMNS.len());
-        record
+        );
+        let last = &self.tally.curve[self.tally.curve.len() - 1];
+        let measured = Measured {
+            stay: self.stay,
+            converge: self.converge,
+            exit_step_sum: self.tally.exit_step_sum,
+            final_loss_sum: &last.loss,
+        };
+        measured.write_cells(
+            &mut row,
+            &BoundCells {
+                stay_bound: b.stay_bound,
+                converge_bound: b.converge_bound,
+            },
+            e.constants.source,
+        );
+        row.finish()
     }
 }
 
+/// A row of a CSV file under construction: every cell is set by its column's name, and
+/// [`Row::finish`] checks that none was forgotten, so a row cannot fall out of step with its
+/// header.
+pub struct Row<'h> {
+    header: &'h [&'static str],
+    cells: Vec<Option<String>>,
+}
+
+impl<'h> Row<'h> {
+    pub fn new(header: &'h [&'static str]) -> Self {
+        Self {
+            header,
+            cells: vec![None; header.len()],
+        }
+    }
+
+    /// A row whose cells start as `cells` (read from a file), to be partly overwritten.
+    pub fn from_cells(header: &'h [&'static str], cells: &[String]) -> Self {
+        assert_eq!(header.len(), cells.len());
+        Self {
+            header,
+            cells: cells.iter().cloned().map(Some).collect(),
+        }
+    }
+
+    /// Sets column `name`.
+    ///
+    /// # Panics
+    /// If the header has no column `name` (a programming error, caught by every test that writes
+    /// a row).
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        let c = self
+            .header
+            .iter()
+            .position(|&h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"));
+        self.cells[c] = Some(value.into());
+    }
+
+    /// The cells, in header order.
+    ///
+    /// # Panics
+    /// If a column was never set.
+    pub fn finish(self) -> Vec<String> {
+        self.cells
+            .into_iter()
+            .zip(self.header)
+            .map(|(c, h)| c.unwrap_or_else(|| panic!("column {h} was not set")))
+            .collect()
+    }
+}
+
+/// The bounds a row's status is judged against (as its `stay_bound`, `converge_bound` cells hold
+/// them).
+pub struct BoundCells {
+    pub stay_bound: Option<f64>,
+    pub converge_bound: Option<f64>,
+}
+
+/// What a set of trajectories measured, in the form both a fresh run and `merge` (from summed
+/// counts) hold: the one place where proportions, intervals, the bound status and the means
+/// become cells.
+pub struct Measured<'a> {
+    pub stay: Proportion,
+    pub converge: Proportion,
+    pub exit_step_sum: u128,
+    /// Σ F(θ_K) over the trajectories that stayed.
+    pub final_loss_sum: &'a ExactSum,
+}
+
+impl Measured<'_> {
+    /// The bound status of these intervals against `bounds`.
+    pub fn status(&self, bounds: &BoundCells) -> BoundStatus {
+        BoundStatus::of(
+            bounds.stay_bound,
+            bounds.converge_bound,
+            self.stay.interval.hi,
+            self.converge.interval.hi,
+        )
+    }
+
+    /// Writes every cell derived from the counts and sums (`trajectories`, the proportions and
+    /// intervals, `bound_status`, `exit_count`, `mean_exit_step`, `final_loss_mean`).
+    pub fn write_cells(&self, row: &mut Row<'_>, bounds: &BoundCells, source: ConstantsSource) {
+        let num = fmt_f64;
+        let (stay, converge) = (&self.stay, &self.converge);
+        row.set("trajectories", stay.total.to_string());
+        row.set("stay_count", stay.count.to_string());
+        row.set("stay_p", num(stay.p()));
+        row.set("stay_lo", num(stay.interval.lo));
+        row.set("stay_hi", num(stay.interval.hi));
+        row.set("converge_count", converge.count.to_string());
+        row.set("converge_p", num(converge.p()));
+        row.set("converge_lo", num(converge.interval.lo));
+        row.set("converge_hi", num(converge.interval.hi));
+        row.set("bound_status", status_name(self.status(bounds), source));
+        let exited = stay.total - stay.count;
+        row.set("exit_count", exited.to_string());
+        row.set(
+            "mean_exit_step",
+            if exited > 0 {
+                num(self.exit_step_sum as f64 / exited as f64)
+            } else {
+                String::new()
+            },
+        );
+        row.set(
+            "final_loss_mean",
+            if stay.count > 0 {
+                num(self.final_loss_sum.value() / stay.count as f64)
+            } else {
+                String::new()
+            },
+        );
+    }
+}
+
+/// The `constants_source` cell.
 pub fn constants_source_name(source: ConstantsSource) -> &'static str {
     match source {
         ConstantsSource::Exact => "exact",
         ConstantsSource::User => "user",
         ConstantsSource::Estimated => "estimated",
     }
+}
+
+/// The source a `constants_source` cell names.
+pub fn constants_source_of(name: &str) -> Option<ConstantsSource> {
+    [
+        ConstantsSource::Exact,
+        ConstantsSource::User,
+        ConstantsSource::Estimated,
+    ]
+    .into_iter()
+    .find(|&s| constants_source_name(s) == name)
 }
 
 /// Shortest text that parses back to exactly `x`: plain for moderate magnitudes, scientific

@@ -16,7 +16,7 @@ use crate::estimate::exact_sum::ExactSum;
 use crate::estimate::sequential::{SPENT_SUFFIX, look_level};
 use crate::estimate::{CiMethod, binomial_interval};
 use crate::output::sweep_csv::{column, header};
-use crate::theory::BoundStatus;
+use crate::report::{BoundCells, Measured, Proportion, Row, constants_source_of};
 
 /// Columns recomputed from the summed counts; every other column must agree within a group.
 const RECOMPUTED: [&str; 18] = [
@@ -105,17 +105,17 @@ pub enum MergeError {
     Empty,
 }
 
-struct Row<'a> {
+struct InputRow<'a> {
     file: &'a str,
     cells: &'a [String],
 }
 
 /// Merges `inputs` into one row per config_id, in order of first appearance.
 pub fn merge(inputs: &[Input]) -> Result<Vec<Vec<String>>, MergeError> {
-    let rows: Vec<Row<'_>> = inputs
+    let rows: Vec<InputRow<'_>> = inputs
         .iter()
         .flat_map(|i| {
-            i.rows.iter().map(|r| Row {
+            i.rows.iter().map(|r| InputRow {
                 file: &i.name,
                 cells: r,
             })
@@ -136,7 +136,7 @@ pub fn merge(inputs: &[Input]) -> Result<Vec<Vec<String>>, MergeError> {
     }
     let id_col = column("config_id");
     let mut order: Vec<&str> = Vec::new();
-    let mut groups: HashMap<&str, Vec<&Row<'_>>> = HashMap::new();
+    let mut groups: HashMap<&str, Vec<&InputRow<'_>>> = HashMap::new();
     for r in &rows {
         let id = r.cells[id_col].as_str();
         groups
@@ -153,7 +153,7 @@ pub fn merge(inputs: &[Input]) -> Result<Vec<Vec<String>>, MergeError> {
         .collect()
 }
 
-fn parse<T: std::str::FromStr>(r: &Row<'_>, name: &'static str) -> Result<T, MergeError> {
+fn parse<T: std::str::FromStr>(r: &InputRow<'_>, name: &'static str) -> Result<T, MergeError> {
     let value = &r.cells[column(name)];
     value.parse().map_err(|_| MergeError::BadCell {
         file: r.file.to_string(),
@@ -162,7 +162,7 @@ fn parse<T: std::str::FromStr>(r: &Row<'_>, name: &'static str) -> Result<T, Mer
     })
 }
 
-fn optional_f64(r: &Row<'_>, name: &'static str) -> Result<Option<f64>, MergeError> {
+fn optional_f64(r: &InputRow<'_>, name: &'static str) -> Result<Option<f64>, MergeError> {
     if r.cells[column(name)].is_empty() {
         Ok(None)
     } else {
@@ -170,7 +170,7 @@ fn optional_f64(r: &Row<'_>, name: &'static str) -> Result<Option<f64>, MergeErr
     }
 }
 
-fn merge_group(id: &str, group: &[&Row<'_>]) -> Result<Vec<String>, MergeError> {
+fn merge_group(id: &str, group: &[&InputRow<'_>]) -> Result<Vec<String>, MergeError> {
     let first = group[0];
     let recomputed: Vec<usize> = RECOMPUTED.iter().map(|c| column(c)).collect();
     let names = header();
@@ -284,47 +284,200 @@ fn merge_group(id: &str, group: &[&Row<'_>]) -> Result<Vec<String>, MergeError> 
     let level = looks.map_or(confidence, |j| look_level(confidence, j));
     let interval = |x| binomial_interval(x, n, level, method).map_err(|_| bad("confidence"));
     let (stay, converge) = (interval(stayed)?, interval(converged)?);
-    let status = BoundStatus::of(
-        optional_f64(first, "stay_bound")?,
-        optional_f64(first, "converge_bound")?,
-        stay.hi,
-        converge.hi,
-    );
-    let exited = n - stayed;
-    let num = crate::report::fmt_f64;
-    let mut out = first.cells.to_vec();
-    let mut set = |name: &str, value: String| out[column(name)] = value;
-    set("trajectories", n.to_string());
-    set("stay_count", stayed.to_string());
-    set("stay_p", num(stayed as f64 / n as f64));
-    set("stay_lo", num(stay.lo));
-    set("stay_hi", num(stay.hi));
-    set("converge_count", converged.to_string());
-    set("converge_p", num(converged as f64 / n as f64));
-    set("converge_lo", num(converge.lo));
-    set("converge_hi", num(converge.hi));
-    set("bound_status", status.name().to_string());
-    set("elapsed_s", format!("{elapsed:.6}"));
-    set("exit_count", exited.to_string());
-    set(
-        "mean_exit_step",
-        if exited > 0 {
-            num(exit_sum as f64 / exited as f64)
-        } else {
-            String::new()
-        },
-    );
-    set(
-        "final_loss_mean",
-        if stayed > 0 {
-            num(loss.value() / stayed as f64)
-        } else {
-            String::new()
-        },
-    );
-    set("traj_start", ranges[0].0.to_string());
-    set("traj_end", next.to_string());
-    set("exit_step_sum", exit_sum.to_string());
-    set("final_loss_sum", loss.to_exact_text());
-    Ok(out)
+    let source_cell = &first.cells[column("constants_source")];
+    let source = constants_source_of(source_cell).ok_or_else(|| bad("constants_source"))?;
+    let proportion = |count, interval| Proportion {
+        count,
+        total: n,
+        interval,
+    };
+    let measured = Measured {
+        stay: proportion(stayed, stay),
+        converge: proportion(converged, converge),
+        exit_step_sum: exit_sum,
+        final_loss_sum: &loss,
+    };
+    let bounds = BoundCells {
+        stay_bound: optional_f64(first, "stay_bound")?,
+        converge_bound: optional_f64(first, "converge_bound")?,
+    };
+    let mut row = Row::from_cells(&names, first.cells);
+    measured.write_cells(&mut row, &bounds, source);
+    row.set("elapsed_s", format!("{elapsed:.6}"));
+    row.set("traj_start", ranges[0].0.to_string());
+    row.set("traj_end", next.to_string());
+    row.set("exit_step_sum", exit_sum.to_string());
+    row.set("final_loss_sum", loss.to_exact_text());
+    Ok(row.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Experiment, Settings};
+    use crate::engine::{self, Control};
+    use crate::landscape::ProblemKind;
+    use crate::noise::NoiseKind;
+    use crate::output::sweep_csv::record;
+    use crate::report::RunReport;
+    use crate::sweep::config_id;
+
+    /// The sweep row of trajectories `range` of `settings`' point.
+    fn row(settings: &Settings, e: &Experiment, range: std::ops::Range<u64>) -> Vec<String> {
+        let tally = engine::simulate(&e.dynamics(), e.seed, range.clone(), Control::default())
+            .expect("not cancelled");
+        let report = RunReport::new(e, tally, 0.25).unwrap();
+        record(
+            &report,
+            config_id(settings, e, None),
+            &range,
+            e.trajectories,
+            None,
+        )
+    }
+
+    /// One setting of each problem kind; the network's constants are estimated, the others exact
+    /// or (least squares) exact by formula.
+    fn settings_of_every_kind() -> Vec<Settings> {
+        let mut all = Vec::new();
+        for (problem, noise) in [
+            (ProblemKind::Quadratic, NoiseKind::Ml),
+            (ProblemKind::Ring, NoiseKind::Bounded),
+            (ProblemKind::LeastSquares, NoiseKind::Ml),
+            (ProblemKind::Mlp, NoiseKind::Ml),
+            (ProblemKind::Mlp, NoiseKind::Minibatch),
+        ] {
+            let mut s = Settings {
+                problem,
+                noise,
+                trajectories: Some(130),
+                steps: 60,
+                // Networks: the default step, half the largest the theorem allows, so the bound
+                // applies and its status carries the mark of estimated constants.
+                eta: (problem != ProblemKind::Mlp).then_some(0.01),
+                ..Settings::default()
+            };
+            s.network.init_steps = 300;
+            s.network.constant_samples = 4;
+            all.push(s);
+        }
+        all
+    }
+
+    /// Merged shards equal the unsharded run in every cell but `elapsed_s` (the sum of the shards'
+    /// times), for every problem kind, with estimated constants among them (their
+    /// `bound_status` keeps its `-estimated` mark).
+    #[test]
+    fn merged_shards_equal_the_unsharded_row_for_every_problem_kind() {
+        let elapsed = column("elapsed_s");
+        let mut estimated = 0;
+        for s in settings_of_every_kind() {
+            let e = Experiment::new(&s).unwrap();
+            let whole = row(&s, &e, 0..130);
+            let inputs: Vec<Input> = [0..64, 64..100, 100..130]
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| Input {
+                    name: format!("part-{i}.csv"),
+                    rows: vec![row(&s, &e, r)],
+                })
+                .collect();
+            let merged = merge(&inputs).unwrap();
+            assert_eq!(merged.len(), 1);
+            for (c, name) in header().iter().enumerate() {
+                if c != elapsed {
+                    assert_eq!(merged[0][c], whole[c], "{:?}: column {name}", s.problem);
+                }
+            }
+            assert_eq!(merged[0][elapsed], "0.750000");
+            if whole[column("constants_source")] == "estimated" {
+                estimated += 1;
+                assert!(whole[column("bound_status")].ends_with("-estimated"));
+            }
+        }
+        assert_eq!(
+            estimated, 2,
+            "both network rows rest on estimated constants"
+        );
+    }
+
+    fn shards_of_the_ring() -> Vec<Input> {
+        let s = Settings {
+            problem: ProblemKind::Ring,
+            trajectories: Some(100),
+            steps: 20,
+            ..Settings::default()
+        };
+        let e = Experiment::new(&s).unwrap();
+        [0..40, 40..100]
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| Input {
+                name: format!("part-{i}.csv"),
+                rows: vec![row(&s, &e, r)],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_missing_shard_is_named_by_its_range() {
+        let mut inputs = shards_of_the_ring();
+        inputs.remove(0);
+        let err = merge(&inputs).unwrap_err();
+        assert!(matches!(
+            err,
+            MergeError::Missing {
+                start: 0,
+                end: 40,
+                total: 100,
+                ..
+            }
+        ));
+        assert!(
+            err.to_string().contains("[0, 40) of 100 are missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_shard_given_twice_is_an_overlap() {
+        let mut inputs = shards_of_the_ring();
+        inputs.push(Input {
+            name: "again.csv".to_string(),
+            rows: inputs[1].rows.clone(),
+        });
+        let err = merge(&inputs).unwrap_err();
+        assert!(matches!(err, MergeError::Overlap { .. }), "{err}");
+    }
+
+    #[test]
+    fn rows_of_different_configurations_or_versions_are_refused() {
+        let mut inputs = shards_of_the_ring();
+        inputs[1].rows[0][column("radius")] = "0.5".to_string();
+        assert!(matches!(
+            merge(&inputs).unwrap_err(),
+            MergeError::Mismatch { .. }
+        ));
+        let mut inputs = shards_of_the_ring();
+        inputs[1].rows[0][column("version")] = "0.0.1".to_string();
+        assert!(matches!(
+            merge(&inputs).unwrap_err(),
+            MergeError::Different {
+                column: "version",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_cell_that_is_not_a_number_is_named() {
+        let mut inputs = shards_of_the_ring();
+        inputs[0].rows[0][column("stay_count")] = "many".to_string();
+        let err = merge(&inputs).unwrap_err();
+        assert!(
+            err.to_string().contains("column stay_count holds 'many'"),
+            "{err}"
+        );
+        assert_eq!(merge(&[]).unwrap_err(), MergeError::Empty);
+    }
 }
