@@ -4,7 +4,7 @@
 //! every step, whether the trajectory has exited; at the horizon it decides convergence. Every
 //! trajectory ends in exactly one [`Outcome`].
 
-use crate::landscape::{Landscape, LaneGradient};
+use crate::landscape::{Landscape, LaneGradient, PerSampleGradient};
 use crate::lanes::{LANES, Lane, LaneRngs, noisy_step};
 use crate::noise::{BatchMode, NoiseDist, NoiseModel, draw_batch, index_below};
 use crate::rng::{TrajectoryRng, trajectory_state};
@@ -240,6 +240,75 @@ impl Dynamics<'_> {
         }
     }
 
+    /// The minibatch sampler of these dynamics (with `ws` sized for it), or `None` for noise
+    /// that is not a minibatch.
+    fn minibatch(&self, ws: &mut Workspace) -> Option<(&dyn PerSampleGradient, BatchMode)> {
+        match self.noise {
+            NoiseModel::Minibatch { batch, mode, .. } => {
+                let ps = self
+                    .landscape
+                    .per_sample()
+                    .expect("minibatch noise needs a landscape with per-sample gradients");
+                ws.batch.resize(batch, 0);
+                ws.rows.resize(ps.samples(), 0);
+                Some((ps, mode))
+            }
+            _ => None,
+        }
+    }
+
+    /// One step θ_k → θ_{k+1} of these dynamics, drawing its noise from `rng`; returns
+    /// |θ_{k+1} − θ0|². `on_loss(F(θ_k), θ_k)` is called before the update when the step computes
+    /// F(θ_k) (every noise but minibatch, whose step computes only its batch's loss). The one
+    /// definition of a step, shared by [`Dynamics::run`] and [`Dynamics::step`].
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn step_parts(
+        &self,
+        k: u64,
+        theta: &mut [f64],
+        grad: &mut [f64],
+        work: &mut [f64],
+        batch: &mut [usize],
+        rows: &mut [usize],
+        minibatch: Option<(&dyn PerSampleGradient, BatchMode)>,
+        rng: &mut TrajectoryRng,
+        on_loss: impl FnOnce(f64, &[f64]),
+    ) -> f64 {
+        if let Some((ps, mode)) = minibatch {
+            draw_batch(rng, rows.len(), mode, batch, rows);
+            ps.batch_loss_and_gradient(theta, batch, grad, work);
+        } else {
+            let loss = self.landscape.loss_and_gradient(theta, grad, work);
+            on_loss(loss, theta);
+            if self.noise.is_random() {
+                self.noise_dist
+                    .add_scaled(grad, self.noise.scale(loss), rng);
+            }
+        }
+        sgd_step(theta, self.theta0, grad, self.schedule.eta(k))
+    }
+
+    /// One step from θ_k (`theta`, updated in place to θ_{k+1}) with the noise drawn from `rng`,
+    /// exactly as [`Dynamics::run`] takes it; returns |θ_{k+1} − θ0|².
+    pub fn step(
+        &self,
+        k: u64,
+        theta: &mut [f64],
+        ws: &mut Workspace,
+        rng: &mut TrajectoryRng,
+    ) -> f64 {
+        let minibatch = self.minibatch(ws);
+        let Workspace {
+            grad,
+            work,
+            batch,
+            rows,
+            ..
+        } = ws;
+        self.step_parts(k, theta, grad, work, batch, rows, minibatch, rng, |_, _| {})
+    }
+
     /// Runs one trajectory. `on_grid(j, F(θ_k), θ_k)` is called for each k = `grid[j]` the
     /// trajectory is still in the ball at (k = 0 included; k = K only if it stayed throughout),
     /// as `losses` asks. After an exit, [`Workspace::theta`] holds the first iterate outside the
@@ -259,18 +328,7 @@ impl Dynamics<'_> {
         losses: GridLosses,
         mut on_grid: impl FnMut(usize, f64, &[f64]),
     ) -> Outcome {
-        let minibatch = match self.noise {
-            NoiseModel::Minibatch { batch, mode, .. } => {
-                let ps = self
-                    .landscape
-                    .per_sample()
-                    .expect("minibatch noise needs a landscape with per-sample gradients");
-                ws.batch.resize(batch, 0);
-                ws.rows.resize(ps.samples(), 0);
-                Some((ps, mode))
-            }
-            _ => None,
-        };
+        let minibatch = self.minibatch(ws);
         let Workspace {
             theta,
             grad,
@@ -282,27 +340,28 @@ impl Dynamics<'_> {
         let r2 = self.radius * self.radius;
         let mut next = 0;
         for k in 0..self.steps {
-            if let Some((ps, mode)) = minibatch {
-                if grid[next] == k {
-                    if losses == GridLosses::All {
-                        on_grid(next, self.landscape.loss(theta, work), theta);
-                    }
-                    next += 1;
+            if minibatch.is_some() && grid[next] == k {
+                if losses == GridLosses::All {
+                    on_grid(next, self.landscape.loss(theta, work), theta);
                 }
-                draw_batch(rng, rows.len(), mode, batch, rows);
-                ps.batch_loss_and_gradient(theta, batch, grad, work);
-            } else {
-                let loss = self.landscape.loss_and_gradient(theta, grad, work);
-                if grid[next] == k {
-                    on_grid(next, loss, theta);
-                    next += 1;
-                }
-                if self.noise.is_random() {
-                    self.noise_dist
-                        .add_scaled(grad, self.noise.scale(loss), rng);
-                }
+                next += 1;
             }
-            let dist2 = sgd_step(theta, self.theta0, grad, self.schedule.eta(k));
+            let dist2 = self.step_parts(
+                k,
+                theta,
+                grad,
+                work,
+                batch,
+                rows,
+                minibatch,
+                rng,
+                |loss, theta| {
+                    if grid[next] == k {
+                        on_grid(next, loss, theta);
+                        next += 1;
+                    }
+                },
+            );
             // A non-finite iterate makes dist2 NaN or +inf: both count as leaving the ball, even
             // for a radius so large that r² overflows.
             if dist2.is_nan() || dist2 > r2 || dist2.is_infinite() {
