@@ -28,6 +28,48 @@ pub fn default_trajectories(problem: ProblemKind) -> u64 {
     if problem.uses_data() { 1_000 } else { 10_000 }
 }
 
+/// The estimator of `s` and its units of work (trajectories or replicas), checked: the flags of
+/// one estimator are refused with the other.
+fn estimator(s: &Settings) -> Result<(Estimator, u64), ConfigError> {
+    match s.estimator {
+        EstimatorKind::Mc => {
+            for (flag, given) in [
+                ("--particles", s.particles.is_some()),
+                ("--replicas", s.replicas.is_some()),
+            ] {
+                if given {
+                    return Err(ConfigError::new(
+                        flag,
+                        "applies only to --estimator ams (crude Monte Carlo counts --trajectories)",
+                    ));
+                }
+            }
+            let n = s.trajectories.unwrap_or(default_trajectories(s.problem));
+            if n == 0 {
+                return Err(ConfigError::new("--trajectories", "must be ≥ 1 (got 0)"));
+            }
+            Ok((Estimator::Mc, n))
+        }
+        EstimatorKind::Ams => {
+            if s.trajectories.is_some() {
+                return Err(ConfigError::new(
+                    "--trajectories",
+                    "does not apply to --estimator ams; its effort is --particles per replica \
+                     times --replicas",
+                ));
+            }
+            let particles = s.particles.unwrap_or(crate::ams::DEFAULT_PARTICLES);
+            let replicas = s.replicas.unwrap_or(crate::ams::DEFAULT_REPLICAS);
+            for (flag, v) in [("--particles", particles), ("--replicas", replicas)] {
+                if v < 2 {
+                    return Err(ConfigError::new(flag, format!("must be ≥ 2 (got {v})")));
+                }
+            }
+            Ok((Estimator::Splitting { particles }, replicas))
+        }
+    }
+}
+
 /// Dimension used when neither `--dim` nor a list-valued flag fixes it.
 pub const DEFAULT_DIM: usize = 10;
 /// θ0 of the analytic landscapes (every coordinate) when `--theta0` is not given.
@@ -73,6 +115,40 @@ pub struct Settings {
     pub c_l: Option<f64>,
     /// The data landscapes, their starting point, minibatch noise and the constants estimator.
     pub network: NetworkSettings,
+    /// `--estimator`.
+    pub estimator: EstimatorKind,
+    /// `--particles` (splitting); `None` is [`crate::ams::DEFAULT_PARTICLES`].
+    pub particles: Option<u64>,
+    /// `--replicas` (splitting); `None` is [`crate::ams::DEFAULT_REPLICAS`].
+    pub replicas: Option<u64>,
+}
+
+/// How P(stay) — or P(exit) = 1 − P(stay) — is estimated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum EstimatorKind {
+    /// Crude Monte Carlo: independent trajectories, binomial intervals.
+    #[default]
+    Mc,
+    /// Adaptive multilevel splitting for rare exits (`--particles`, `--replicas`).
+    Ams,
+}
+
+impl EstimatorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EstimatorKind::Mc => "mc",
+            EstimatorKind::Ams => "ams",
+        }
+    }
+}
+
+/// The estimator of a checked experiment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Estimator {
+    /// [`Experiment::trajectories`] independent trajectories.
+    Mc,
+    /// [`Experiment::trajectories`] independent splitting replicas of `particles` paths each.
+    Splitting { particles: u64 },
 }
 
 /// The settings of the data landscapes (`least-squares`, `mlp`), of minibatch noise and of the
@@ -158,6 +234,9 @@ impl Default for Settings {
             alpha: None,
             c_l: None,
             network: NetworkSettings::default(),
+            estimator: EstimatorKind::Mc,
+            particles: None,
+            replicas: None,
         }
     }
 }
@@ -329,7 +408,10 @@ pub struct Experiment {
     pub radius: f64,
     pub steps: u64,
     pub eps: f64,
+    /// The units of work, which shards split: trajectories (crude Monte Carlo) or replicas
+    /// (splitting).
     pub trajectories: u64,
+    pub estimator: Estimator,
     pub seed: u64,
     pub ci: CiMethod,
     pub confidence: f64,
@@ -349,10 +431,7 @@ impl Experiment {
         if s.steps == 0 {
             return Err(ConfigError::new("--steps", "must be ≥ 1 (got 0)"));
         }
-        let trajectories = s.trajectories.unwrap_or(default_trajectories(s.problem));
-        if trajectories == 0 {
-            return Err(ConfigError::new("--trajectories", "must be ≥ 1 (got 0)"));
-        }
+        let (estimator, trajectories) = estimator(s)?;
         let eps = check::positive("--eps", s.eps)?;
         if !(s.confidence > 0.0 && s.confidence < 1.0) {
             return Err(ConfigError::new(
@@ -403,6 +482,7 @@ impl Experiment {
             steps: s.steps,
             eps,
             trajectories,
+            estimator,
             seed: s.seed,
             ci: s.ci,
             confidence: s.confidence,
@@ -573,9 +653,25 @@ impl Experiment {
         }
     }
 
-    /// Simulates trajectories 0..N on the current rayon pool.
+    /// Simulates trajectories 0..N on the current rayon pool (crude Monte Carlo).
     pub fn simulate(&self, control: Control<'_>) -> Result<Tally, Cancelled> {
         engine::simulate(&self.dynamics(), self.seed, 0..self.trajectories, control)
+    }
+
+    /// Runs splitting replicas `replicas` on the current rayon pool.
+    ///
+    /// # Panics
+    /// If the experiment's estimator is not splitting.
+    pub fn simulate_splitting(
+        &self,
+        replicas: std::ops::Range<u64>,
+        control: Control<'_>,
+    ) -> Result<crate::ams::SplittingTally, Cancelled> {
+        let Estimator::Splitting { particles } = self.estimator else {
+            panic!("simulate_splitting on a crude Monte Carlo experiment");
+        };
+        let chain = crate::ams::SgdChain::new(self.dynamics());
+        crate::ams::simulate(&chain, particles, self.seed, replicas, control)
     }
 }
 

@@ -13,6 +13,7 @@
 //! [`output`] (resumable sweep files, curves, merge). Neural networks on real data: [`data`] (CSV
 //! loading), [`init`] (θ0 of a network), [`constants`] (estimated α, C_L, σ), [`linalg`].
 
+pub mod ams;
 pub mod config;
 pub mod constants;
 pub mod data;

@@ -11,7 +11,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use lojasim::config::{NetworkSettings, Problem, Settings};
+use lojasim::config::{Estimator, EstimatorKind, NetworkSettings, Problem, Settings};
 use lojasim::engine::{self, Control};
 use lojasim::estimate::CiMethod;
 use lojasim::landscape::{Activation, ProblemKind};
@@ -268,6 +268,22 @@ struct NetworkArgs {
     constant_samples: Values<u64>,
 }
 
+/// How P(stay) is estimated (`run`, `sweep`).
+#[derive(Args, Debug, Default)]
+struct EstimatorArgs {
+    /// Estimator of P(stay): mc (crude Monte Carlo, also P(converge)) or ams (adaptive multilevel
+    /// splitting of P(exit) = 1 − P(stay), for exits far rarer than 1/--trajectories).
+    #[arg(long, value_enum, default_value = "mc", help_heading = "Estimation")]
+    estimator: EstimatorKind,
+    /// Paths per splitting replica (--estimator ams) [default: 100].
+    #[arg(long, value_name = "N", help_heading = "Estimation")]
+    particles: Option<u64>,
+    /// Independent splitting replicas, which give the interval and are the unit of a shard
+    /// (--estimator ams) [default: 40].
+    #[arg(long, value_name = "M", help_heading = "Estimation")]
+    replicas: Option<u64>,
+}
+
 #[derive(Args, Debug)]
 struct ConstantsArgs {
     #[command(flatten)]
@@ -340,6 +356,8 @@ struct RunArgs {
     #[command(flatten)]
     experiment: ExperimentArgs,
     #[command(flatten)]
+    estimator: EstimatorArgs,
+    #[command(flatten)]
     threads: Threads,
     /// Write the result as a CSV row (with header) to FILE; `-` is standard output, and the
     /// summary then goes to standard error.
@@ -364,6 +382,8 @@ struct RunArgs {
 struct SweepArgs {
     #[command(flatten)]
     experiment: ExperimentArgs,
+    #[command(flatten)]
+    estimator: EstimatorArgs,
     /// Run only trajectories [k·N/M, (k+1)·N/M) of every point (shards 0/M … M−1/M together are
     /// the full run; combine their files with `lojasim merge`).
     #[arg(long, value_name = "k/M", help_heading = "Sweep")]
@@ -424,7 +444,7 @@ enum Mode {
 impl ExperimentArgs {
     /// The grid of settings, flags in `--help` order (the first varying slowest). In single mode
     /// a vector flag is one vector whose coordinates `,` or `;` separate.
-    fn grid(&self, mode: Mode) -> Result<SettingsGrid, ConfigError> {
+    fn grid(&self, mode: Mode, estimator: &EstimatorArgs) -> Result<SettingsGrid, ConfigError> {
         let vectors = |flag: &'static str, v: &Values<Vec<f64>>| match mode {
             Mode::Sweep => Ok(v.0.clone()),
             Mode::Single => one_vector(flag, &v.0).map(|x| vec![x]),
@@ -464,6 +484,9 @@ impl ExperimentArgs {
                 theta0_file: net.theta0_file.clone(),
                 ..NetworkSettings::default()
             },
+            estimator: estimator.estimator,
+            particles: estimator.particles,
+            replicas: estimator.replicas,
             ..Settings::default()
         };
         let mut g = SettingsGrid::new(base).axis(
@@ -588,9 +611,9 @@ impl ExperimentArgs {
         Ok(g)
     }
 
-    /// The settings of `run` and `bound`.
-    fn settings(&self, command: &str) -> Result<Settings, ConfigError> {
-        self.grid(Mode::Single)?.single(command)
+    /// The settings of one point (`run`, `bound`, `constants`, `init`).
+    fn settings(&self, command: &str, estimator: &EstimatorArgs) -> Result<Settings, ConfigError> {
+        self.grid(Mode::Single, estimator)?.single(command)
     }
 }
 
@@ -787,7 +810,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         ("--curves-out", args.curves_out.as_deref()),
         ("--trace", trace_path),
     ])?;
-    let settings = args.experiment.settings("run")?;
+    let settings = args.experiment.settings("run", &args.estimator)?;
     // The constants estimator (when the run needs it) already uses the pool.
     let pool = args.threads.pool()?;
     let experiment = pool.install(|| Experiment::new(&settings))?;
@@ -818,6 +841,19 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         _ => None,
     };
     let summary_to_stderr = matches!(output, Some(Output::Stdout));
+    if let Estimator::Splitting { .. } = experiment.estimator {
+        for (flag, given) in [
+            ("--curves-out", curves.is_some()),
+            ("--trace", trace.is_some()),
+        ] {
+            if given {
+                return Err(usage(format!(
+                    "{flag} applies to --estimator mc only (splitting keeps no curves or paths)"
+                )));
+            }
+        }
+        return run_splitting(&experiment, &pool, output, args.quiet, summary_to_stderr);
+    }
 
     let cancel = cancel_on_ctrl_c();
     let bar = progress_bar(experiment.trajectories, args.quiet, "trajectories");
@@ -866,13 +902,62 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `run --estimator ams`: the replicas on the pool, the summary, the row.
+fn run_splitting(
+    experiment: &Experiment,
+    pool: &rayon::ThreadPool,
+    output: Option<Output>,
+    quiet: bool,
+    summary_to_stderr: bool,
+) -> Result<(), Failure> {
+    let cancel = cancel_on_ctrl_c();
+    let bar = progress_bar(experiment.trajectories, quiet, "replicas");
+    let progress = |n: u64| bar.inc(n);
+    let control = Control {
+        progress: Some(&progress),
+        cancel: Some(&cancel),
+        grid_losses: GridLosses::Free,
+    };
+    let start = Instant::now();
+    let tally = pool
+        .install(|| experiment.simulate_splitting(0..experiment.trajectories, control))
+        .map_err(|_| Failure::Interrupted("no output was written".to_string()))?;
+    let elapsed = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let report = RunReport::splitting(experiment, tally, elapsed);
+    if summary_to_stderr {
+        tell!("{report}");
+    } else {
+        say!("{report}");
+    }
+    if let Some(output) = output {
+        output
+            .write_csv(&CSV_COLUMNS, &[report.csv_record()])
+            .map_err(Failure::Other)?;
+    }
+    Ok(())
+}
+
 /// One point of a sweep, checked.
 fn sweep(args: SweepArgs) -> Result<(), Failure> {
     distinct_outputs(&[
         ("--out", Some(args.out.as_path())),
         ("--curves-out", args.curves_out.as_deref()),
     ])?;
-    let grid = args.experiment.grid(Mode::Sweep)?;
+    let grid = args.experiment.grid(Mode::Sweep, &args.estimator)?;
+    if args.estimator.estimator == EstimatorKind::Ams {
+        for (flag, given) in [
+            ("--target-halfwidth", args.target_halfwidth.is_some()),
+            ("--curves-out", args.curves_out.is_some()),
+        ] {
+            if given {
+                return Err(usage(format!(
+                    "{flag} applies to --estimator mc only (splitting estimates P(exit) from a \
+                     fixed number of --replicas)"
+                )));
+            }
+        }
+    }
     grid.check_size(args.max_points)?;
     let shard = args.shard.unwrap_or(Shard::ALL);
     // Building a point may run the constants estimator (about a second for a network).
@@ -962,7 +1047,11 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         .collect();
     let total: u64 = todo.iter().map(|p| p.range.end - p.range.start).sum();
     let cancel = cancel_on_ctrl_c();
-    let bar = progress_bar(total, args.quiet, "trajectories");
+    let units = match args.estimator.estimator {
+        EstimatorKind::Mc => "trajectories",
+        EstimatorKind::Ams => "replicas",
+    };
+    let bar = progress_bar(total, args.quiet, units);
     let progress = |n: u64| bar.inc(n);
     let control = Control {
         progress: Some(&progress),
@@ -982,7 +1071,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
                     ))
                 })?;
             let elapsed = start.elapsed().as_secs_f64();
-            let used = result.tally.trajectories;
+            let used = result.used();
             // A run to a target stops early: take its unused budget off the bar.
             if let Some(len) = bar.length() {
                 bar.set_length(len.saturating_sub(p.range.end - p.range.start - used));
@@ -1094,7 +1183,9 @@ fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
 }
 
 fn bound(args: BoundArgs) -> Result<(), Failure> {
-    let settings = args.experiment.settings("bound")?;
+    let settings = args
+        .experiment
+        .settings("bound", &EstimatorArgs::default())?;
     let e = args
         .threads
         .pool()?
@@ -1133,7 +1224,9 @@ fn bound(args: BoundArgs) -> Result<(), Failure> {
 }
 
 fn constants(args: ConstantsArgs) -> Result<(), Failure> {
-    let settings = args.experiment.settings("constants")?;
+    let settings = args
+        .experiment
+        .settings("constants", &EstimatorArgs::default())?;
     let pool = args.threads.pool()?;
     let e = pool.install(|| Experiment::new(&settings))?;
     let output = args
@@ -1157,7 +1250,11 @@ fn constants(args: ConstantsArgs) -> Result<(), Failure> {
 
 fn init(args: InitArgs) -> Result<(), Failure> {
     let output = Output::open("--out", &args.out, args.force)?;
-    let problem = Problem::new(&args.experiment.settings("init")?)?;
+    let problem = Problem::new(
+        &args
+            .experiment
+            .settings("init", &EstimatorArgs::default())?,
+    )?;
     let text = lojasim::init::format_theta0(&problem.theta0);
     output
         .write_with(|w| Ok(w.write_all(text.as_bytes())?))
@@ -1182,7 +1279,9 @@ mod tests {
             panic!("expected run")
         };
         assert_eq!(
-            args.experiment.settings("run").unwrap(),
+            args.experiment
+                .settings("run", &EstimatorArgs::default())
+                .unwrap(),
             Settings::default()
         );
     }
@@ -1200,13 +1299,19 @@ mod tests {
         let Command::Run(args) = cli.command else {
             panic!("expected run")
         };
-        let s = args.experiment.settings("run").unwrap();
+        let s = args
+            .experiment
+            .settings("run", &EstimatorArgs::default())
+            .unwrap();
         assert_eq!((s.theta0, s.curvature), (vec![0.1, 0.2], vec![1.0, 2.0]));
         let cli = Cli::parse_from(["lojasim", "run", "--eta", "0.1,0.2"]);
         let Command::Run(args) = cli.command else {
             panic!("expected run")
         };
-        let e = args.experiment.settings("run").unwrap_err();
+        let e = args
+            .experiment
+            .settings("run", &EstimatorArgs::default())
+            .unwrap_err();
         assert_eq!(e.flag, "--eta");
         assert!(e.message.contains("use `lojasim sweep`"));
     }

@@ -2,6 +2,7 @@
 
 use std::fmt::{self, Write as _};
 
+use crate::ams::{ExitEstimate, SplittingTally};
 use crate::config::Experiment;
 use crate::constants::Estimates;
 use crate::error::ConfigError;
@@ -14,7 +15,7 @@ use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 49] = [
+pub const CSV_COLUMNS: [&str; 60] = [
     "problem",
     "dim",
     "noise",
@@ -64,6 +65,17 @@ pub const CSV_COLUMNS: [&str; 49] = [
     "batch_mode",
     "init_seed",
     "init_steps",
+    "estimator",
+    "exit_p",
+    "exit_lo",
+    "exit_hi",
+    "delta_over_exit",
+    "delta_over_exit_lo",
+    "delta_over_exit_hi",
+    "particles",
+    "replicas",
+    "ams_iterations_mean",
+    "extinctions",
 ];
 
 /// A proportion with its interval.
@@ -80,17 +92,32 @@ impl Proportion {
     }
 }
 
+/// What a run measured, by estimator. (One per run, never in a hot loop: boxing the larger
+/// variant would buy nothing.)
+#[allow(clippy::large_enum_variant)]
+pub enum Measurement {
+    /// Crude Monte Carlo: counts, with binomial (or sequential) intervals.
+    Mc {
+        tally: Tally,
+        stay: Proportion,
+        converge: Proportion,
+    },
+    /// Splitting: P(exit) from independent replicas (P(converge) is not estimated).
+    Splitting {
+        tally: SplittingTally,
+        exit: ExitEstimate,
+    },
+}
+
 /// The full result of one run.
 pub struct RunReport<'a> {
     pub experiment: &'a Experiment,
-    pub tally: Tally,
-    pub stay: Proportion,
-    pub converge: Proportion,
+    pub measurement: Measurement,
     pub bound: Bound,
     pub status: BoundStatus,
     pub elapsed_s: f64,
-    /// The interval method as written in `ci_method` (`wilson`, or `wilson-spent` for a run to a
-    /// target precision).
+    /// The interval method as written in `ci_method` (`wilson`, `wilson-spent` for a run to a
+    /// target precision, `ams-t` for splitting).
     pub ci_label: String,
 }
 
@@ -139,13 +166,40 @@ impl<'a> RunReport<'a> {
         };
         let stay = prop(tally.stayed, stay);
         let converge = prop(tally.converged, converge);
+        Self::of(
+            experiment,
+            Measurement::Mc {
+                tally,
+                stay,
+                converge,
+            },
+            elapsed_s,
+            ci_label,
+        )
+    }
+
+    /// The report of splitting replicas.
+    pub fn splitting(experiment: &'a Experiment, tally: SplittingTally, elapsed_s: f64) -> Self {
+        let exit = tally.estimate(experiment.confidence);
+        Self::of(
+            experiment,
+            Measurement::Splitting { tally, exit },
+            elapsed_s,
+            crate::ams::CI_METHOD.to_string(),
+        )
+    }
+
+    fn of(
+        experiment: &'a Experiment,
+        measurement: Measurement,
+        elapsed_s: f64,
+        ci_label: String,
+    ) -> Self {
         let bound = experiment.bound();
-        let status = bound.status(stay.interval.hi, converge.interval.hi);
+        let status = measurement.status(&BoundCells::of(&bound));
         Self {
             experiment,
-            tally,
-            stay,
-            converge,
+            measurement,
             bound,
             status,
             elapsed_s,
@@ -153,11 +207,24 @@ impl<'a> RunReport<'a> {
         }
     }
 
-    /// Mean F(θ_K) over the trajectories that stayed, if any did.
+    /// The crude Monte Carlo tally, if the run was crude Monte Carlo.
+    pub fn tally(&self) -> Option<&Tally> {
+        match &self.measurement {
+            Measurement::Mc { tally, .. } => Some(tally),
+            Measurement::Splitting { .. } => None,
+        }
+    }
+
+    /// Mean F(θ_K) over the trajectories that stayed, if any did (crude Monte Carlo).
     pub fn final_loss_mean(&self) -> Option<f64> {
-        let last = self.tally.curve.len() - 1;
-        (self.tally.stayed > 0)
-            .then(|| self.tally.curve[last].loss.value() / self.tally.stayed as f64)
+        let tally = self.tally()?;
+        let last = tally.curve.len() - 1;
+        (tally.stayed > 0).then(|| tally.curve[last].loss.value() / tally.stayed as f64)
+    }
+
+    /// P(exit) with its interval: one minus the stay interval for crude Monte Carlo.
+    pub fn exit(&self) -> ExitEstimate {
+        self.measurement.exit()
     }
 
     /// The CSV row, aligned with [`CSV_COLUMNS`].
@@ -255,21 +322,9 @@ impl<'a> RunReport<'a> {
             "init_steps",
             init.map_or(String::new(), |(_, steps)| steps.to_string()),
         );
-        let last = &self.tally.curve[self.tally.curve.len() - 1];
-        let measured = Measured {
-            stay: self.stay,
-            converge: self.converge,
-            exit_step_sum: self.tally.exit_step_sum,
-            final_loss_sum: &last.loss,
-        };
-        measured.write_cells(
-            &mut row,
-            &BoundCells {
-                stay_bound: b.stay_bound,
-                converge_bound: b.converge_bound,
-            },
-            e.constants.source,
-        );
+        self.measurement
+            .cells()
+            .write(&mut row, &BoundCells::of(b), e.constants.source);
         row.finish()
     }
 }
@@ -326,69 +381,179 @@ impl<'h> Row<'h> {
     }
 }
 
-/// The bounds a row's status is judged against (as its `stay_bound`, `converge_bound` cells hold
-/// them).
+/// The bounds a row's status and tightness are judged against (as its `stay_bound`,
+/// `converge_bound` and `delta` cells hold them).
 pub struct BoundCells {
     pub stay_bound: Option<f64>,
     pub converge_bound: Option<f64>,
+    pub delta: Option<f64>,
 }
 
-/// What a set of trajectories measured, in the form both a fresh run and `merge` (from summed
-/// counts) hold: the one place where proportions, intervals, the bound status and the means
-/// become cells.
-pub struct Measured<'a> {
-    pub stay: Proportion,
-    pub converge: Proportion,
-    pub exit_step_sum: u128,
-    /// Σ F(θ_K) over the trajectories that stayed.
-    pub final_loss_sum: &'a ExactSum,
+impl BoundCells {
+    pub fn of(b: &Bound) -> Self {
+        Self {
+            stay_bound: b.stay_bound,
+            converge_bound: b.converge_bound,
+            delta: b.delta,
+        }
+    }
+}
+
+impl Measurement {
+    fn cells(&self) -> Measured<'_> {
+        match self {
+            Measurement::Mc {
+                tally,
+                stay,
+                converge,
+            } => Measured::Mc {
+                stay: *stay,
+                converge: *converge,
+                exit_step_sum: tally.exit_step_sum,
+                final_loss_sum: &tally.curve[tally.curve.len() - 1].loss,
+            },
+            Measurement::Splitting { tally, exit } => Measured::Splitting { tally, exit: *exit },
+        }
+    }
+
+    fn status(&self, bounds: &BoundCells) -> BoundStatus {
+        self.cells().status(bounds)
+    }
+
+    fn exit(&self) -> ExitEstimate {
+        self.cells().exit()
+    }
+}
+
+/// What a run measured, in the form both a fresh run and `merge` (from summed counts and sums)
+/// hold: the one place where proportions, intervals, the bound status, the tightness δ/P(exit)
+/// and the means become cells.
+pub enum Measured<'a> {
+    Mc {
+        stay: Proportion,
+        converge: Proportion,
+        exit_step_sum: u128,
+        /// Σ F(θ_K) over the trajectories that stayed.
+        final_loss_sum: &'a ExactSum,
+    },
+    Splitting {
+        tally: &'a SplittingTally,
+        exit: ExitEstimate,
+    },
 }
 
 impl Measured<'_> {
-    /// The bound status of these intervals against `bounds`.
+    /// P(exit) with its interval: exactly one minus the stay interval for crude Monte Carlo.
+    pub fn exit(&self) -> ExitEstimate {
+        match self {
+            Measured::Mc { stay, .. } => ExitEstimate {
+                p: (stay.total - stay.count) as f64 / stay.total as f64,
+                lo: 1.0 - stay.interval.hi,
+                hi: 1.0 - stay.interval.lo,
+            },
+            Measured::Splitting { exit, .. } => *exit,
+        }
+    }
+
+    /// The bound status of these intervals against `bounds` (splitting estimates P(stay) only,
+    /// so only its bound can be violated).
     pub fn status(&self, bounds: &BoundCells) -> BoundStatus {
+        let (stay_hi, converge_hi) = match self {
+            Measured::Mc { stay, converge, .. } => (stay.interval.hi, converge.interval.hi),
+            Measured::Splitting { exit, .. } => (1.0 - exit.lo, 1.0),
+        };
         BoundStatus::of(
             bounds.stay_bound,
             bounds.converge_bound,
-            self.stay.interval.hi,
-            self.converge.interval.hi,
+            stay_hi,
+            converge_hi,
         )
     }
 
-    /// Writes every cell derived from the counts and sums (`trajectories`, the proportions and
-    /// intervals, `bound_status`, `exit_count`, `mean_exit_step`, `final_loss_mean`).
-    pub fn write_cells(&self, row: &mut Row<'_>, bounds: &BoundCells, source: ConstantsSource) {
+    /// Writes every cell derived from the counts and sums: `trajectories`, the proportions and
+    /// intervals, `bound_status`, `exit_count`, `mean_exit_step`, `final_loss_mean`, and the
+    /// estimator's columns (`estimator`, P(exit), δ/P(exit), the splitting effort).
+    pub fn write(&self, row: &mut Row<'_>, bounds: &BoundCells, source: ConstantsSource) {
         let num = fmt_f64;
-        let (stay, converge) = (&self.stay, &self.converge);
-        row.set("trajectories", stay.total.to_string());
-        row.set("stay_count", stay.count.to_string());
-        row.set("stay_p", num(stay.p()));
-        row.set("stay_lo", num(stay.interval.lo));
-        row.set("stay_hi", num(stay.interval.hi));
-        row.set("converge_count", converge.count.to_string());
-        row.set("converge_p", num(converge.p()));
-        row.set("converge_lo", num(converge.interval.lo));
-        row.set("converge_hi", num(converge.interval.hi));
+        let opt = |x: Option<f64>| x.map_or(String::new(), fmt_f64);
+        // NaN: not resolved (every splitting replica extinct), an empty cell.
+        let known = |x: f64| opt((!x.is_nan()).then_some(x));
+        let exit = self.exit();
+        match self {
+            Measured::Mc {
+                stay,
+                converge,
+                exit_step_sum,
+                final_loss_sum,
+            } => {
+                row.set("estimator", "mc");
+                row.set("trajectories", stay.total.to_string());
+                row.set("stay_count", stay.count.to_string());
+                row.set("stay_p", num(stay.p()));
+                row.set("stay_lo", num(stay.interval.lo));
+                row.set("stay_hi", num(stay.interval.hi));
+                row.set("converge_count", converge.count.to_string());
+                row.set("converge_p", num(converge.p()));
+                row.set("converge_lo", num(converge.interval.lo));
+                row.set("converge_hi", num(converge.interval.hi));
+                let exited = stay.total - stay.count;
+                row.set("exit_count", exited.to_string());
+                row.set(
+                    "mean_exit_step",
+                    opt((exited > 0).then(|| *exit_step_sum as f64 / exited as f64)),
+                );
+                row.set(
+                    "final_loss_mean",
+                    opt((stay.count > 0).then(|| final_loss_sum.value() / stay.count as f64)),
+                );
+                for c in [
+                    "particles",
+                    "replicas",
+                    "ams_iterations_mean",
+                    "extinctions",
+                ] {
+                    row.set(c, "");
+                }
+            }
+            Measured::Splitting { tally, .. } => {
+                row.set("estimator", "ams");
+                row.set("trajectories", "");
+                row.set("stay_count", "");
+                row.set("stay_p", num(1.0 - exit.p));
+                row.set("stay_lo", known(1.0 - exit.hi));
+                row.set("stay_hi", num(1.0 - exit.lo));
+                for c in [
+                    "converge_count",
+                    "converge_p",
+                    "converge_lo",
+                    "converge_hi",
+                    "exit_count",
+                    "mean_exit_step",
+                    "final_loss_mean",
+                ] {
+                    row.set(c, "");
+                }
+                row.set("particles", tally.particles.to_string());
+                row.set("replicas", tally.replicas.to_string());
+                row.set("ams_iterations_mean", num(tally.mean_iterations()));
+                row.set("extinctions", tally.extinctions.to_string());
+            }
+        }
         row.set("bound_status", status_name(self.status(bounds), source));
-        let exited = stay.total - stay.count;
-        row.set("exit_count", exited.to_string());
-        row.set(
-            "mean_exit_step",
-            if exited > 0 {
-                num(self.exit_step_sum as f64 / exited as f64)
-            } else {
-                String::new()
-            },
-        );
-        row.set(
-            "final_loss_mean",
-            if stay.count > 0 {
-                num(self.final_loss_sum.value() / stay.count as f64)
-            } else {
-                String::new()
-            },
-        );
+        row.set("exit_p", num(exit.p));
+        row.set("exit_lo", num(exit.lo));
+        row.set("exit_hi", known(exit.hi));
+        let ratio = bounds.delta.map(|d| tightness(d, &exit));
+        row.set("delta_over_exit", opt(ratio.map(|r| r.0)));
+        row.set("delta_over_exit_lo", known(ratio.map_or(f64::NAN, |r| r.1)));
+        row.set("delta_over_exit_hi", opt(ratio.map(|r| r.2)));
     }
+}
+
+/// δ/P(exit) and its interval [δ/exit_hi, δ/exit_lo]: how many times the theorem overstates the
+/// exit probability (+∞ where the estimate or the interval's lower end is 0).
+pub fn tightness(delta: f64, exit: &ExitEstimate) -> (f64, f64, f64) {
+    (delta / exit.p, delta / exit.hi, delta / exit.lo)
 }
 
 /// The `constants_source` cell.
@@ -430,6 +595,20 @@ pub fn status_name(status: BoundStatus, source: ConstantsSource) -> String {
         format!("{}-estimated", status.name())
     } else {
         status.name().to_string()
+    }
+}
+
+/// A ratio for the summary: four significant digits, ∞ spelt out.
+fn fmt_ratio(x: f64) -> String {
+    if x.is_infinite() {
+        "∞".to_string()
+    } else if (1e-3..1e5).contains(&x.abs()) {
+        format!("{:.4}", x)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        format!("{x:.3e}")
     }
 }
 
@@ -540,34 +719,102 @@ impl fmt::Display for RunReport<'_> {
             "  start        |θ0| = {norm0:.6}, F(θ0) = {:.6e}, ball radius r = {}",
             e.f0, e.radius
         );
-        let _ = writeln!(
-            s,
-            "  run          {} trajectories × {} steps, seed {}, ε = {:e}",
-            self.stay.total, e.steps, e.seed, e.eps
-        );
-        if e.f0 <= e.eps {
-            let _ = writeln!(
-                s,
-                "  note         F(θ0) ≤ ε: the start already counts as converged; P(converge) here \
-                 is the chance of staying in the ball with F(θ_K) still ≤ ε"
-            );
+        match &self.measurement {
+            Measurement::Mc { stay, .. } => {
+                let _ = writeln!(
+                    s,
+                    "  run          {} trajectories × {} steps, seed {}, ε = {:e}",
+                    stay.total, e.steps, e.seed, e.eps
+                );
+            }
+            Measurement::Splitting { tally, .. } => {
+                let _ = writeln!(
+                    s,
+                    "  run          adaptive multilevel splitting: {} replicas × {} paths, {} steps, \
+                     seed {}",
+                    tally.replicas, tally.particles, e.steps, e.seed
+                );
+            }
         }
         let ci = format!("{} {}%", self.ci_label, e.confidence * 100.0);
-        s += "\n";
-        s += &interval_line("P(stay)", &self.stay, &ci);
-        s += &interval_line("P(converge)", &self.converge, &ci);
-        if let Some(m) = self.tally.mean_exit_step() {
-            let _ = writeln!(
-                s,
-                "  exits        {} trajectories left the ball, at step {m:.1} on average",
-                self.tally.exited()
-            );
-        }
-        if let Some(m) = self.final_loss_mean() {
-            let _ = writeln!(
-                s,
-                "  F(θ_K)       {m:.3e} on average over those that stayed"
-            );
+        match &self.measurement {
+            Measurement::Mc {
+                tally,
+                stay,
+                converge,
+            } => {
+                if e.f0 <= e.eps {
+                    let _ = writeln!(
+                        s,
+                        "  note         F(θ0) ≤ ε: the start already counts as converged; \
+                         P(converge) here is the chance of staying in the ball with F(θ_K) still \
+                         ≤ ε"
+                    );
+                }
+                s += "\n";
+                s += &interval_line("P(stay)", stay, &ci);
+                s += &interval_line("P(converge)", converge, &ci);
+                let exit = self.exit();
+                let _ = writeln!(
+                    s,
+                    "  P(exit)      {:.4e}  [{:.4e}, {:.4e}]  (one minus P(stay))",
+                    exit.p, exit.lo, exit.hi
+                );
+                if let Some(m) = tally.mean_exit_step() {
+                    let _ = writeln!(
+                        s,
+                        "  exits        {} trajectories left the ball, at step {m:.1} on average",
+                        tally.exited()
+                    );
+                }
+                if let Some(m) = self.final_loss_mean() {
+                    let _ = writeln!(
+                        s,
+                        "  F(θ_K)       {m:.3e} on average over those that stayed"
+                    );
+                }
+            }
+            Measurement::Splitting { tally, exit } => {
+                s += "\n";
+                let _ = writeln!(
+                    s,
+                    "  P(exit)      {:.4e}  [{:.4e}, {:.4e}]  ({} replicas; {ci})",
+                    exit.p, exit.lo, exit.hi, tally.replicas
+                );
+                let _ = writeln!(
+                    s,
+                    "  P(stay)      1 − P(exit) = {:.12}  [{:.12}, {:.12}]",
+                    1.0 - exit.p,
+                    1.0 - exit.hi,
+                    1.0 - exit.lo
+                );
+                let _ = writeln!(
+                    s,
+                    "  splitting    {:.1} levels per replica on average; {} of {} replicas extinct \
+                     (estimate 0)",
+                    tally.mean_iterations(),
+                    tally.extinctions,
+                    tally.replicas,
+                );
+                if exit.p > 0.0 {
+                    let _ = writeln!(
+                        s,
+                        "               relative half-width of the interval {:.1}%",
+                        100.0 * exit.relative_halfwidth()
+                    );
+                } else {
+                    let _ = writeln!(
+                        s,
+                        "  note         no replica reached the exit: P(exit) is too small for \
+                         {} paths to resolve (or 0); raise --particles",
+                        tally.particles
+                    );
+                }
+                let _ = writeln!(
+                    s,
+                    "  P(converge)  not estimated by splitting (use --estimator mc)"
+                );
+            }
         }
         let b = &self.bound;
         let _ = writeln!(
@@ -607,6 +854,15 @@ impl fmt::Display for RunReport<'_> {
             (Some(delta), Some(stay), Some(conv)) => {
                 let vac = |x: f64| if x <= 0.0 { "  (vacuous)" } else { "" };
                 let _ = writeln!(s, "               δ = {delta:.6}");
+                let (r, lo, hi) = tightness(delta, &self.exit());
+                let _ = writeln!(
+                    s,
+                    "               δ / P(exit) = {}  [{}, {}]  (how many times δ overstates the \
+                     exit probability)",
+                    fmt_ratio(r),
+                    fmt_ratio(lo),
+                    fmt_ratio(hi)
+                );
                 let _ = writeln!(s, "               P(stay) ≥ 1 − δ = {stay:.6}{}", vac(stay));
                 let _ = writeln!(
                     s,

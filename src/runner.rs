@@ -32,6 +32,14 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// Whether an iterate at squared distance `dist2` from θ0 has left the closed ball of squared
+/// radius `r2`. A non-finite iterate makes `dist2` NaN or +∞: both count as leaving, even for a
+/// radius so large that r² overflows.
+#[inline(always)]
+pub fn left_ball(dist2: f64, r2: f64) -> bool {
+    dist2.is_nan() || dist2 > r2 || dist2.is_infinite()
+}
+
 /// Everything that defines the dynamics of a trajectory, shared by all trajectories of a run.
 #[derive(Clone, Copy)]
 pub struct Dynamics<'a> {
@@ -219,7 +227,7 @@ impl Dynamics<'_> {
                 }
             };
             for (l, &d2) in dist2.0.iter().enumerate() {
-                if alive[l] && (d2.is_nan() || d2 > r2 || d2.is_infinite()) {
+                if alive[l] && left_ball(d2, r2) {
                     alive[l] = false;
                     sink.outcome(Outcome::Exited { step: k + 1 });
                 }
@@ -362,9 +370,7 @@ impl Dynamics<'_> {
                     }
                 },
             );
-            // A non-finite iterate makes dist2 NaN or +inf: both count as leaving the ball, even
-            // for a radius so large that r² overflows.
-            if dist2.is_nan() || dist2 > r2 || dist2.is_infinite() {
+            if left_ball(dist2, r2) {
                 return Outcome::Exited { step: k + 1 };
             }
         }

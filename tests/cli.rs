@@ -406,7 +406,8 @@ fn sweep_writes_one_row_per_point_with_the_last_flag_varying_fastest() {
     assert_eq!(
         header,
         format!(
-            "{},config_id,traj_start,traj_end,traj_total,looks,exit_step_sum,final_loss_sum",
+            "{},config_id,traj_start,traj_end,traj_total,looks,exit_step_sum,final_loss_sum,\
+             exit_sum,exit_sq_sum,ams_iterations_sum",
             run_header.lines().next().unwrap()
         )
     );
@@ -1089,12 +1090,16 @@ fn init_writes_the_theta0_a_run_uses_and_a_wrong_length_file_is_refused() {
         let flags = [&["--trajectories", "64", "--steps", "50"], extra].concat();
         without_elapsed(&small_network_csv(&flags))
     };
-    // Equal in every cell but init_seed and init_steps (the last two columns), which record how
-    // a seeded start was made and are empty for a start read from a file.
+    // Equal in every cell but init_seed and init_steps, which record how a seeded start was made
+    // and are empty for a start read from a file (rows without elapsed_s, which comes earlier).
     let (mut from_file, mut seeded) = (run(&["--theta0-file", p]), run(&[]));
-    let split = |rows: &mut Vec<Vec<String>>| {
-        let n = rows[0].len();
-        rows[0].split_off(n - 2)
+    let init_seed = lojasim::report::CSV_COLUMNS
+        .iter()
+        .position(|&c| c == "init_seed")
+        .unwrap()
+        - 1;
+    let split = |rows: &mut Vec<Vec<String>>| -> Vec<String> {
+        rows[0].drain(init_seed..init_seed + 2).collect()
     };
     assert_eq!(split(&mut from_file), ["", ""]);
     assert_eq!(split(&mut seeded), ["0", "0"]);
@@ -1430,4 +1435,196 @@ fn a_non_finite_start_names_its_own_flag() {
         .stderr(predicate::str::contains(
             "error: --theta0-file gives a non-finite loss F(θ0) = inf",
         ));
+}
+
+/// The 1-D Gaussian AR(1) of scripts/reference/rare_exit_values.txt (case bg-const-1e-4), small
+/// enough for a few seconds of splitting.
+const AR1: &[&str] = &[
+    "--problem",
+    "quadratic",
+    "--dim",
+    "1",
+    "--theta0",
+    "0.3",
+    "--radius",
+    "0.5",
+    "--noise",
+    "bounded",
+    "--sigma",
+    "0.029",
+    "--eta",
+    "0.1",
+    "--steps",
+    "1000",
+    "--estimator",
+    "ams",
+    "--particles",
+    "30",
+    "--quiet",
+];
+
+/// A splitting row says what it estimated: P(exit) with its interval, P(stay) as one minus it,
+/// the effort (particles, replicas, mean levels, extinctions), no crude Monte Carlo counts, and
+/// the same bytes for any thread count.
+#[test]
+fn splitting_rows_hold_the_exit_probability_and_do_not_depend_on_threads() {
+    let row = |threads: &str| {
+        let out = lojasim()
+            .arg("run")
+            .args(AR1)
+            .args(["--replicas", "8", "--threads", threads, "--out", "-"])
+            .assert()
+            .success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        let record = reader.records().next().unwrap().unwrap();
+        let cells: std::collections::HashMap<String, String> = header
+            .into_iter()
+            .zip(record.iter().map(String::from))
+            .collect();
+        cells
+    };
+    let one = row("1");
+    let cell = |name: &str| one[name].as_str();
+    assert_eq!(cell("estimator"), "ams");
+    assert_eq!(cell("ci_method"), "ams-t");
+    assert_eq!(cell("particles"), "30");
+    assert_eq!(cell("replicas"), "8");
+    assert_eq!(cell("trajectories"), "");
+    assert_eq!(cell("converge_p"), "");
+    let p: f64 = cell("exit_p").parse().unwrap();
+    let (lo, hi): (f64, f64) = (
+        cell("exit_lo").parse().unwrap(),
+        cell("exit_hi").parse().unwrap(),
+    );
+    assert!(
+        0.0 < p && lo <= p && p <= hi && hi < 1e-2,
+        "{p} [{lo}, {hi}]"
+    );
+    let stay: f64 = cell("stay_p").parse().unwrap();
+    assert_eq!(stay, 1.0 - p);
+    // Bounded noise: the theorem does not apply, so there is no δ to compare.
+    assert_eq!(cell("bound_status"), "not-applicable");
+    assert_eq!(cell("delta_over_exit"), "");
+    let mut two = row("2");
+    let mut one = one.clone();
+    one.remove("elapsed_s");
+    two.remove("elapsed_s");
+    assert_eq!(one, two);
+}
+
+/// Replicas are the unit of a splitting shard: three shards merged equal the unsharded sweep in
+/// every cell but elapsed_s.
+#[test]
+fn merged_splitting_shards_equal_the_unsharded_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let sweep = |extra: &[&str], out: &str| {
+        lojasim()
+            .arg("sweep")
+            .args(AR1)
+            .args(["--replicas", "6", "--confidence", "0.95,0.9", "--out", out])
+            .args(extra)
+            .assert()
+            .success();
+    };
+    sweep(&[], &path("all.csv"));
+    for k in 0..3 {
+        sweep(
+            &["--shard", &format!("{k}/3")],
+            &path(&format!("part-{k}.csv")),
+        );
+    }
+    lojasim()
+        .args([
+            "merge",
+            &path("part-0.csv"),
+            &path("part-1.csv"),
+            &path("part-2.csv"),
+        ])
+        .args(["--out", &path("merged.csv")])
+        .assert()
+        .success();
+    let all = without_elapsed(&read(Path::new(&path("all.csv"))));
+    assert_eq!(all.len(), 2);
+    assert_eq!(without_elapsed(&read(Path::new(&path("merged.csv")))), all);
+    assert_ne!(without_elapsed(&read(Path::new(&path("part-0.csv")))), all);
+}
+
+#[test]
+fn flags_of_the_other_estimator_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    let out = out.to_str().unwrap();
+    for (flags, message) in [
+        (
+            &[
+                "run",
+                "--problem",
+                "ring",
+                "--particles",
+                "10",
+                "--out",
+                out,
+            ][..],
+            "--particles applies only to --estimator ams",
+        ),
+        (
+            &[
+                "run",
+                "--problem",
+                "ring",
+                "--estimator",
+                "ams",
+                "--trajectories",
+                "10",
+                "--out",
+                out,
+            ],
+            "--trajectories does not apply to --estimator ams",
+        ),
+        (
+            &[
+                "run",
+                "--problem",
+                "ring",
+                "--estimator",
+                "ams",
+                "--replicas",
+                "1",
+                "--out",
+                out,
+            ],
+            "--replicas must be ≥ 2 (got 1)",
+        ),
+        (
+            &[
+                "run",
+                "--problem",
+                "ring",
+                "--estimator",
+                "ams",
+                "--curves-out",
+                out,
+            ],
+            "--curves-out applies to --estimator mc only",
+        ),
+        (
+            &[
+                "sweep",
+                "--problem",
+                "ring",
+                "--estimator",
+                "ams",
+                "--target-halfwidth",
+                "0.01",
+                "--out",
+                out,
+            ],
+            "--target-halfwidth applies to --estimator mc only",
+        ),
+    ] {
+        assert_refused(lojasim().args(flags), message, dir.path());
+    }
 }

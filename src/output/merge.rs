@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+use crate::ams::SplittingTally;
 use crate::estimate::exact_sum::ExactSum;
 use crate::estimate::sequential::{SPENT_SUFFIX, look_level};
 use crate::estimate::{CiMethod, binomial_interval};
@@ -19,7 +20,7 @@ use crate::output::sweep_csv::{column, header};
 use crate::report::{BoundCells, Measured, Proportion, Row, constants_source_of};
 
 /// Columns recomputed from the summed counts; every other column must agree within a group.
-const RECOMPUTED: [&str; 18] = [
+const RECOMPUTED: [&str; 30] = [
     "trajectories",
     "stay_count",
     "stay_p",
@@ -38,6 +39,18 @@ const RECOMPUTED: [&str; 18] = [
     "traj_end",
     "exit_step_sum",
     "final_loss_sum",
+    "exit_p",
+    "exit_lo",
+    "exit_hi",
+    "delta_over_exit",
+    "delta_over_exit_lo",
+    "delta_over_exit_hi",
+    "replicas",
+    "ams_iterations_mean",
+    "exit_sum",
+    "exit_sq_sum",
+    "ams_iterations_sum",
+    "extinctions",
 ];
 
 /// Rows of one input file (complete rows, header already checked).
@@ -245,29 +258,76 @@ fn merge_group(id: &str, group: &[&InputRow<'_>]) -> Result<Vec<String>, MergeEr
         });
     }
 
-    let (mut n, mut stayed, mut converged, mut exit_sum) = (0u64, 0u64, 0u64, 0u128);
-    let mut loss = ExactSum::new();
-    let mut elapsed = 0.0;
-    for r in group {
-        n += parse::<u64>(r, "trajectories")?;
-        stayed += parse::<u64>(r, "stay_count")?;
-        converged += parse::<u64>(r, "converge_count")?;
-        exit_sum += parse::<u128>(r, "exit_step_sum")?;
-        let text = &r.cells[column("final_loss_sum")];
-        loss.merge(
-            &ExactSum::from_exact_text(text).ok_or_else(|| MergeError::BadCell {
-                file: r.file.to_string(),
-                column: "final_loss_sum",
-                value: text.clone(),
-            })?,
-        );
-        elapsed += parse::<f64>(r, "elapsed_s")?;
-    }
     let bad = |column: &'static str| MergeError::BadCell {
         file: first.file.to_string(),
         column,
         value: first.cells[crate::output::sweep_csv::column(column)].clone(),
     };
+    let exact = |r: &InputRow<'_>, name: &'static str| {
+        let text = &r.cells[column(name)];
+        ExactSum::from_exact_text(text).ok_or_else(|| MergeError::BadCell {
+            file: r.file.to_string(),
+            column: name,
+            value: text.clone(),
+        })
+    };
+    let mut elapsed = 0.0;
+    for r in group {
+        elapsed += parse::<f64>(r, "elapsed_s")?;
+    }
+    let source_cell = &first.cells[column("constants_source")];
+    let source = constants_source_of(source_cell).ok_or_else(|| bad("constants_source"))?;
+    let bounds = BoundCells {
+        stay_bound: optional_f64(first, "stay_bound")?,
+        converge_bound: optional_f64(first, "converge_bound")?,
+        delta: optional_f64(first, "delta")?,
+    };
+    let confidence: f64 = parse(first, "confidence")?;
+    let mut row = Row::from_cells(&names, first.cells);
+    row.set("elapsed_s", format!("{elapsed:.6}"));
+    row.set("traj_start", ranges[0].0.to_string());
+    row.set("traj_end", next.to_string());
+    match first.cells[column("estimator")].as_str() {
+        "mc" => {}
+        "ams" => {
+            let particles: u64 = parse(first, "particles")?;
+            let mut tally = SplittingTally::new(particles);
+            for r in group {
+                tally.merge(&SplittingTally {
+                    particles,
+                    replicas: parse(r, "replicas")?,
+                    sum: exact(r, "exit_sum")?,
+                    sum_sq: exact(r, "exit_sq_sum")?,
+                    iterations: parse(r, "ams_iterations_sum")?,
+                    extinctions: parse(r, "extinctions")?,
+                });
+            }
+            if tally.replicas != next - ranges[0].0 || tally.replicas < 2 {
+                return Err(bad("replicas"));
+            }
+            let exit = tally.estimate(confidence);
+            Measured::Splitting {
+                tally: &tally,
+                exit,
+            }
+            .write(&mut row, &bounds, source);
+            row.set("exit_sum", tally.sum.to_exact_text());
+            row.set("exit_sq_sum", tally.sum_sq.to_exact_text());
+            row.set("ams_iterations_sum", tally.iterations.to_string());
+            return Ok(row.finish());
+        }
+        _ => return Err(bad("estimator")),
+    }
+
+    let (mut n, mut stayed, mut converged, mut exit_sum) = (0u64, 0u64, 0u64, 0u128);
+    let mut loss = ExactSum::new();
+    for r in group {
+        n += parse::<u64>(r, "trajectories")?;
+        stayed += parse::<u64>(r, "stay_count")?;
+        converged += parse::<u64>(r, "converge_count")?;
+        exit_sum += parse::<u128>(r, "exit_step_sum")?;
+        loss.merge(&exact(r, "final_loss_sum")?);
+    }
     if n != next - ranges[0].0 || stayed > n || converged > stayed {
         return Err(bad("trajectories"));
     }
@@ -280,32 +340,21 @@ fn merge_group(id: &str, group: &[&InputRow<'_>]) -> Result<Vec<String>, MergeEr
             (looks.is_none() && m.name() == ci_cell) || (looks.is_some() && spent == *ci_cell)
         })
         .ok_or_else(|| bad("ci_method"))?;
-    let confidence: f64 = parse(first, "confidence")?;
     let level = looks.map_or(confidence, |j| look_level(confidence, j));
     let interval = |x| binomial_interval(x, n, level, method).map_err(|_| bad("confidence"));
     let (stay, converge) = (interval(stayed)?, interval(converged)?);
-    let source_cell = &first.cells[column("constants_source")];
-    let source = constants_source_of(source_cell).ok_or_else(|| bad("constants_source"))?;
     let proportion = |count, interval| Proportion {
         count,
         total: n,
         interval,
     };
-    let measured = Measured {
+    Measured::Mc {
         stay: proportion(stayed, stay),
         converge: proportion(converged, converge),
         exit_step_sum: exit_sum,
         final_loss_sum: &loss,
-    };
-    let bounds = BoundCells {
-        stay_bound: optional_f64(first, "stay_bound")?,
-        converge_bound: optional_f64(first, "converge_bound")?,
-    };
-    let mut row = Row::from_cells(&names, first.cells);
-    measured.write_cells(&mut row, &bounds, source);
-    row.set("elapsed_s", format!("{elapsed:.6}"));
-    row.set("traj_start", ranges[0].0.to_string());
-    row.set("traj_end", next.to_string());
+    }
+    .write(&mut row, &bounds, source);
     row.set("exit_step_sum", exit_sum.to_string());
     row.set("final_loss_sum", loss.to_exact_text());
     Ok(row.finish())

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::report::{CSV_COLUMNS, RunReport};
+use crate::report::{CSV_COLUMNS, Measurement, RunReport};
 use crate::sweep::ConfigId;
 
 /// Columns a sweep row adds after `run`'s, in order.
@@ -16,8 +16,12 @@ use crate::sweep::ConfigId;
 /// - `final_loss_sum`: Σ F(θ_K) over the trajectories that stayed, exactly, as
 ///   `[-]0xHEXpEXP` (±HEX·2^EXP); `final_loss_mean` is computed from it.
 ///
-/// The last two make every result column recomputable from sums, so `merge` is exact.
-pub const SWEEP_COLUMNS: [&str; 7] = [
+/// - `exit_sum`, `exit_sq_sum`: splitting only, Σ p̂_m and Σ p̂_m² over the replicas, exactly
+///   (same notation); `ams_iterations_sum`: Σ of their iterations.
+///
+/// For splitting rows the ranges count replicas, not trajectories. The sums make every result
+/// column recomputable, so `merge` is exact.
+pub const SWEEP_COLUMNS: [&str; 10] = [
     "config_id",
     "traj_start",
     "traj_end",
@@ -25,6 +29,9 @@ pub const SWEEP_COLUMNS: [&str; 7] = [
     "looks",
     "exit_step_sum",
     "final_loss_sum",
+    "exit_sum",
+    "exit_sq_sum",
+    "ams_iterations_sum",
 ];
 
 /// The full header of a sweep file.
@@ -52,7 +59,6 @@ pub fn record(
     traj_total: u64,
     looks: Option<u32>,
 ) -> Vec<String> {
-    let t = &report.tally;
     let mut row = report.csv_record();
     row.extend([
         id.to_string(),
@@ -60,9 +66,23 @@ pub fn record(
         range.end.to_string(),
         traj_total.to_string(),
         looks.map_or(String::new(), |l| l.to_string()),
-        t.exit_step_sum.to_string(),
-        t.curve[t.curve.len() - 1].loss.to_exact_text(),
     ]);
+    match &report.measurement {
+        Measurement::Mc { tally: t, .. } => row.extend([
+            t.exit_step_sum.to_string(),
+            t.curve[t.curve.len() - 1].loss.to_exact_text(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]),
+        Measurement::Splitting { tally: t, .. } => row.extend([
+            String::new(),
+            String::new(),
+            t.sum.to_exact_text(),
+            t.sum_sq.to_exact_text(),
+            t.iterations.to_string(),
+        ]),
+    }
     row
 }
 

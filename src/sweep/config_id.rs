@@ -73,6 +73,9 @@ pub fn canonical(
         alpha,
         c_l,
         network,
+        estimator: _,
+        particles: _,
+        replicas: _,
     } = settings;
     let e = experiment;
     let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
@@ -150,6 +153,12 @@ pub fn canonical(
     if let crate::noise::NoiseModel::Minibatch { batch, mode, .. } = e.noise {
         lines.push(("batch", batch.to_string()));
         lines.push(("batch_mode", mode.name().to_string()));
+    }
+    // Splitting adds its lines (crude Monte Carlo ids are unchanged); the replicas, like the
+    // trajectories, are the range of work, not part of the point.
+    if let crate::config::Estimator::Splitting { particles } = e.estimator {
+        lines.push(("estimator", "ams".to_string()));
+        lines.push(("particles", particles.to_string()));
     }
     for (key, value) in lines {
         text.push_str(key);

@@ -2,16 +2,20 @@
 
 use std::ops::Range;
 
-use crate::config::Experiment;
+use crate::ams::SplittingTally;
+use crate::config::{Estimator, Experiment};
 use crate::engine::{self, Cancelled, Control};
 use crate::estimate::IntervalError;
 use crate::estimate::sequential::{Stopped, Target};
 use crate::report::RunReport;
 use crate::tally::{Tally, curve_grid};
 
-/// The simulated trajectories of one point.
+/// The simulated trajectories (or splitting replicas) of one point.
 pub struct PointResult {
+    /// Crude Monte Carlo's tally (empty for splitting).
     pub tally: Tally,
+    /// The replicas, for splitting.
+    pub splitting: Option<SplittingTally>,
     /// How a run to a target half-width stopped (`None` for a fixed range).
     pub stopped: Option<Stopped>,
 }
@@ -25,10 +29,22 @@ pub fn run_point(
     control: Control<'_>,
 ) -> Result<PointResult, Cancelled> {
     let dynamics = experiment.dynamics();
+    if let Estimator::Splitting { .. } = experiment.estimator {
+        assert!(
+            target.is_none(),
+            "splitting runs to a fixed number of replicas"
+        );
+        return Ok(PointResult {
+            tally: Tally::new(curve_grid(experiment.steps)),
+            splitting: Some(experiment.simulate_splitting(range, control)?),
+            stopped: None,
+        });
+    }
     let Some(target) = target else {
         let tally = engine::simulate(&dynamics, experiment.seed, range, control)?;
         return Ok(PointResult {
             tally,
+            splitting: None,
             stopped: None,
         });
     };
@@ -41,11 +57,19 @@ pub fn run_point(
     })?;
     Ok(PointResult {
         tally,
+        splitting: None,
         stopped: Some(stopped),
     })
 }
 
 impl PointResult {
+    /// The units of work done: trajectories, or replicas for splitting.
+    pub fn used(&self) -> u64 {
+        self.splitting
+            .as_ref()
+            .map_or(self.tally.trajectories, |s| s.replicas)
+    }
+
     /// The report of this point, with the sequential intervals when it ran to a target.
     pub fn report<'a>(
         self,
@@ -53,6 +77,9 @@ impl PointResult {
         target: Option<&Target>,
         elapsed_s: f64,
     ) -> Result<RunReport<'a>, IntervalError> {
+        if let Some(s) = self.splitting {
+            return Ok(RunReport::splitting(experiment, s, elapsed_s));
+        }
         match (self.stopped, target) {
             (Some(s), Some(t)) => Ok(RunReport::with_intervals(
                 experiment,
