@@ -776,16 +776,27 @@ impl fmt::Display for RunReport<'_> {
             }
             Measurement::Splitting { tally, exit } => {
                 s += "\n";
+                // An upper end that no replica resolved (NaN) is printed as such.
+                let or_unknown = |x: f64, text: String| {
+                    if x.is_nan() {
+                        "not resolved".to_string()
+                    } else {
+                        text
+                    }
+                };
                 let _ = writeln!(
                     s,
-                    "  P(exit)      {:.4e}  [{:.4e}, {:.4e}]  ({} replicas; {ci})",
-                    exit.p, exit.lo, exit.hi, tally.replicas
+                    "  P(exit)      {:.4e}  [{:.4e}, {}]  ({} replicas; {ci})",
+                    exit.p,
+                    exit.lo,
+                    or_unknown(exit.hi, format!("{:.4e}", exit.hi)),
+                    tally.replicas
                 );
                 let _ = writeln!(
                     s,
-                    "  P(stay)      1 − P(exit) = {:.12}  [{:.12}, {:.12}]",
+                    "  P(stay)      1 − P(exit) = {:.12}  [{}, {:.12}]",
                     1.0 - exit.p,
-                    1.0 - exit.hi,
+                    or_unknown(exit.hi, format!("{:.12}", 1.0 - exit.hi)),
                     1.0 - exit.lo
                 );
                 let _ = writeln!(
@@ -855,14 +866,21 @@ impl fmt::Display for RunReport<'_> {
                 let vac = |x: f64| if x <= 0.0 { "  (vacuous)" } else { "" };
                 let _ = writeln!(s, "               δ = {delta:.6}");
                 let (r, lo, hi) = tightness(delta, &self.exit());
-                let _ = writeln!(
-                    s,
-                    "               δ / P(exit) = {}  [{}, {}]  (how many times δ overstates the \
-                     exit probability)",
-                    fmt_ratio(r),
-                    fmt_ratio(lo),
-                    fmt_ratio(hi)
-                );
+                if lo.is_nan() {
+                    let _ = writeln!(
+                        s,
+                        "               δ / P(exit) not resolved (P(exit) was not resolved)"
+                    );
+                } else {
+                    let _ = writeln!(
+                        s,
+                        "               δ / P(exit) = {}  [{}, {}]  (how many times δ \
+                         overstates the exit probability)",
+                        fmt_ratio(r),
+                        fmt_ratio(lo),
+                        fmt_ratio(hi)
+                    );
+                }
                 let _ = writeln!(s, "               P(stay) ≥ 1 − δ = {stay:.6}{}", vac(stay));
                 let _ = writeln!(
                     s,
