@@ -840,7 +840,6 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
         _ => None,
     };
-    let summary_to_stderr = matches!(output, Some(Output::Stdout));
     if let Estimator::Splitting { .. } = experiment.estimator {
         for (flag, given) in [
             ("--curves-out", curves.is_some()),
@@ -852,7 +851,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
                 )));
             }
         }
-        return run_splitting(&experiment, &pool, output, args.quiet, summary_to_stderr);
+        return run_splitting(&experiment, &pool, output, args.quiet);
     }
 
     let cancel = cancel_on_ctrl_c();
@@ -876,16 +875,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     });
     let report = RunReport::new(&experiment, tally, elapsed)
         .map_err(|e| Failure::Usage(anyhow::anyhow!("--confidence: {e}")))?;
-    if summary_to_stderr {
-        tell!("{report}");
-    } else {
-        say!("{report}");
-    }
-    if let Some(output) = output {
-        output
-            .write_csv(&CSV_COLUMNS, &[report.csv_record()])
-            .map_err(Failure::Other)?;
-    }
+    summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record())?;
     if let (Some(curves), Some(rows)) = (curves, curve_rows) {
         curves
             .write_csv(&output::curves::CURVE_COLUMNS, &rows)
@@ -902,13 +892,31 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Prints a command's summary (to standard error when its CSV row goes to standard output), then
+/// writes the row with its header to `output`, if any.
+fn summary_and_row(
+    summary: &impl std::fmt::Display,
+    output: Option<Output>,
+    header: &[&str],
+    row: Vec<String>,
+) -> Result<(), Failure> {
+    if matches!(output, Some(Output::Stdout)) {
+        tell!("{summary}");
+    } else {
+        say!("{summary}");
+    }
+    if let Some(output) = output {
+        output.write_csv(header, &[row]).map_err(Failure::Other)?;
+    }
+    Ok(())
+}
+
 /// `run --estimator ams`: the replicas on the pool, the summary, the row.
 fn run_splitting(
     experiment: &Experiment,
     pool: &rayon::ThreadPool,
     output: Option<Output>,
     quiet: bool,
-    summary_to_stderr: bool,
 ) -> Result<(), Failure> {
     let cancel = cancel_on_ctrl_c();
     let bar = progress_bar(experiment.trajectories, quiet, "replicas");
@@ -925,16 +933,7 @@ fn run_splitting(
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let report = RunReport::splitting(experiment, tally, elapsed);
-    if summary_to_stderr {
-        tell!("{report}");
-    } else {
-        say!("{report}");
-    }
-    if let Some(output) = output {
-        output
-            .write_csv(&CSV_COLUMNS, &[report.csv_record()])
-            .map_err(Failure::Other)?;
-    }
+    summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record())?;
     Ok(())
 }
 
@@ -1235,16 +1234,7 @@ fn constants(args: ConstantsArgs) -> Result<(), Failure> {
         .map(|p| Output::open("--out", p, args.force))
         .transpose()?;
     let report = pool.install(|| ConstantsReport::new(&e))?;
-    if matches!(output, Some(Output::Stdout)) {
-        tell!("{report}");
-    } else {
-        say!("{report}");
-    }
-    if let Some(output) = output {
-        output
-            .write_csv(&CONSTANTS_COLUMNS, &[report.csv_record()])
-            .map_err(Failure::Other)?;
-    }
+    summary_and_row(&report, output, &CONSTANTS_COLUMNS, report.csv_record())?;
     Ok(())
 }
 
