@@ -288,6 +288,14 @@ impl SplittingTally {
         self.extinctions += other.extinctions;
     }
 
+    /// The mean of the replicas' estimates and its standard error s/√M (needs ≥ 2 replicas).
+    pub fn mean_and_standard_error(&self) -> (f64, f64) {
+        let m = self.replicas as f64;
+        let mean = self.sum.value() / m;
+        let var = ((self.sum_sq.value() - self.sum.value() * mean) / (m - 1.0)).max(0.0);
+        (mean, (var / m).sqrt())
+    }
+
     /// Mean iterations per replica.
     pub fn mean_iterations(&self) -> f64 {
         self.iterations as f64 / self.replicas as f64
@@ -306,9 +314,7 @@ impl SplittingTally {
                 hi: f64::NAN,
             };
         }
-        let mean = self.sum.value() / m;
-        let var = ((self.sum_sq.value() - self.sum.value() * mean) / (m - 1.0)).max(0.0);
-        let se = (var / m).sqrt();
+        let (mean, se) = self.mean_and_standard_error();
         let t = StudentsT::new(0.0, 1.0, m - 1.0)
             .expect("at least 2 replicas")
             .inverse_cdf(0.5 + confidence / 2.0);
@@ -453,10 +459,8 @@ mod tests {
         seed: u64,
     ) -> (f64, f64, SplittingTally) {
         let t = simulate(chain, particles, seed, 0..m, Control::default()).unwrap();
-        let est = t.estimate(0.95);
-        let mean = est.p;
-        let var = (t.sum_sq.value() / m as f64 - mean * mean).max(0.0);
-        (mean, (var / m as f64).sqrt(), t)
+        let (mean, se) = t.mean_and_standard_error();
+        (mean, se, t)
     }
 
     /// Gambler's ruin, P(reach +n before −m) = (1 − ρ^m)/(1 − ρ^{m+n}), ρ = q/p
@@ -590,9 +594,7 @@ mod exact_references {
                 eps: 1e-6,
             };
             let t = simulate(&SgdChain::new(dynamics), 100, 3, 0..200, Control::default()).unwrap();
-            let m = t.replicas as f64;
-            let mean = t.sum.value() / m;
-            let se = ((t.sum_sq.value() / m - mean * mean) / (m - 1.0)).sqrt();
+            let (mean, se) = t.mean_and_standard_error();
             assert!(
                 (mean - exact).abs() < 4.0 * se,
                 "{schedule:?}: {mean:e} ± {se:e} against {exact:e}"
