@@ -297,6 +297,238 @@ def test_dpi_sets_the_png_resolution(tmp_path, capsys):
     assert e.value.code == 2 and not (tmp_path / "bad.png").exists()
 
 
+# ------------------------------------------------------------------ exit probabilities
+
+EXIT_HEADER = SWEEP_HEADER + ["estimator", "exit_p", "exit_lo", "exit_hi", "delta_over_exit",
+                              "particles", "replicas", "extinctions"]
+
+
+def exit_row(sigma, estimator, p, lo, hi, delta, **cells):
+    """A σ-sweep row of `lojasim sweep` with P(exit) = p [lo, hi] and the theorem's δ
+    (None: empty, the bound does not apply)."""
+    row = dict.fromkeys(EXIT_HEADER, "")
+    row.update(sweep_row(sigma=sigma, radius=0.6, f0=0.045, theta0=0.3, problem="quadratic",
+                         dim=1, steps=200,
+                         config_id=f"{estimator}{sigma}",
+                         delta="" if delta is None else delta,
+                         bound_status="not-applicable" if delta is None else
+                         ("vacuous" if delta >= 1 else "consistent"),
+                         rho="1.015" if delta is None else "0.95"))
+    row.update(estimator=estimator, exit_p=p, exit_lo=lo, exit_hi=hi)
+    if estimator == "ams":
+        row.update(ci_method="ams-t", particles=100, replicas=40, traj_total=40, trajectories="",
+                   stay_count="", converge_p="", converge_lo="", converge_hi="")
+    row.update({k: str(v) for k, v in cells.items()})
+    return {k: str(v) for k, v in row.items()}
+
+
+def exit_sweep(path, estimators=("ams", "mc")):
+    """Every case at once: unresolved (0, no upper end for ams), an interval down to 0, δ
+    informative, vacuous (≥ 1) and not applicable (empty)."""
+    cases = [  # sigma, ams (p, lo, hi), mc (p, lo, hi), delta
+        (2, (0, 0, ""), (0, 0, 1.9e-4), 0.73),
+        (4, (0, 0, ""), (0, 0, 1.9e-4), 0.91),
+        (8, (7.3e-6, 0, 2e-5), (0, 0, 1.9e-4), 1.25),
+        (16, (8.9e-4, 5e-4, 1.3e-3), (7.5e-4, 4.5e-4, 1.2e-3), 1.9),
+        (90, (0.1, 0.09, 0.11), (0.096, 0.092, 0.1), None),
+    ]
+    rows = []
+    for sigma, ams, mc, delta in cases:
+        for est, (p, lo, hi) in (("ams", ams), ("mc", mc)):
+            if est in estimators:
+                rows.append(exit_row(sigma, est, p, lo, hi, delta))
+    return write_csv(path, EXIT_HEADER, rows)
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The matplotlib figures plot.py saves, to look at their axes."""
+    seen = []
+    original = plot.save
+
+    def keep(fig, targets, dpi=150):
+        seen.append(fig)
+        original(fig, targets, dpi)
+
+    monkeypatch.setattr(plot, "save", keep)
+    return seen
+
+
+def test_splitting_rows_get_the_exit_figure_on_a_log_axis(tmp_path, capsys, figures):
+    a = exit_sweep(tmp_path / "s.csv")
+    code, _, err = run(["sweep", a, "--out", tmp_path / "fig", "--format", "png,svg"], capsys)
+    assert code == 0, err
+    assert_figure(tmp_path / "fig.png", b"\x89PNG")
+    ax = figures[0].axes[0]
+    assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
+    assert ax.get_ylim()[1] > 1  # room above 1 for the vacuous band
+    svg = (tmp_path / "fig.svg").read_text()
+    assert "P(exit), crude Monte Carlo" in svg and "P(exit), splitting (ams)" in svg
+    assert "δ: theorem says P(exit) ≤ δ" in svg
+    assert "ams-t 95 %" in svg and "wilson 95 %" in svg
+
+
+def test_crude_monte_carlo_files_keep_the_probability_axis_unless_asked(tmp_path, capsys,
+                                                                       figures):
+    a = exit_sweep(tmp_path / "s.csv", estimators=("mc",))
+    code, _, err = run(["sweep", a, "--out", tmp_path / "fig"], capsys)
+    assert code == 0, err
+    assert figures[-1].axes[0].get_yscale() == "linear"
+    code, _, err = run(["sweep", a, "--y", "exit", "--out", tmp_path / "fig"], capsys)
+    assert code == 0, err
+    assert figures[-1].axes[0].get_yscale() == "log"
+
+
+def test_unresolved_exits_sit_on_the_zero_row_and_are_named(tmp_path, capsys, figures):
+    a = exit_sweep(tmp_path / "s.csv")
+    code, _, err = run(["sweep", a, "--out", tmp_path / "fig", "--format", "svg"], capsys)
+    assert code == 0, err
+    svg = (tmp_path / "fig.svg").read_text()
+    assert 'id="exit-unresolved' in svg  # P(exit) = 0: drawn, not dropped
+    assert "P(exit) = 0: not resolved" in svg
+    assert 'id="exit-lo-zero' in svg and "interval reaches 0" in svg  # σ = 8, ams
+    assert 'id="axis-break' in svg
+    ax = figures[0].axes[0]
+    floor = ax.yaxis.get_major_locator()()[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "0" and floor < 7.3e-6 / 10  # a decade below the smallest value
+    # the hollow markers of P(exit) = 0 are on that row
+    rows = [line for line in ax.get_lines() if line.get_gid() == "exit-unresolved"]
+    assert rows and all(y == floor for line in rows for y in line.get_ydata())
+    assert sum(len(line.get_xdata()) for line in rows) == 5  # ams σ = 2, 4; mc σ = 2, 4, 8
+
+
+def test_a_vacuous_or_missing_delta_ends_the_line_with_its_reason(tmp_path, capsys):
+    a = exit_sweep(tmp_path / "s.csv")
+    code, _, err = run(["sweep", a, "--out", tmp_path / "fig", "--format", "svg"], capsys)
+    assert code == 0, err
+    svg = (tmp_path / "fig.svg").read_text()
+    assert 'id="vacuous-delta-ml-constant"' in svg and "δ ≥ 1: vacuous" in svg
+    assert 'id="delta-not-applicable-reason' in svg and "ρ ≥ 1" in svg
+    # an informative δ next to an empty cell ends with a bar
+    rows = [exit_row(s, "mc", 0.01, 0.005, 0.02, d) for s, d in ((2, 0.5), (4, 0.8), (8, None))]
+    b = write_csv(tmp_path / "t.csv", EXIT_HEADER, rows)
+    code, _, err = run(["sweep", b, "--y", "exit", "--out", tmp_path / "g", "--format", "svg"],
+                       capsys)
+    assert code == 0, err
+    svg = (tmp_path / "g.svg").read_text()
+    assert 'id="delta-end' in svg and "vacuous" not in svg
+
+
+def test_a_panel_without_delta_says_why(tmp_path, capsys):
+    rows = [exit_row(s, "ams", p, p / 2, p * 2, None, noise="bounded")
+            for s, p in ((0.02, 1e-16), (0.04, 1e-7), (0.06, 1e-4))]
+    a = write_csv(tmp_path / "s.csv", EXIT_HEADER, rows)
+    code, _, err = run(["sweep", a, "--out", tmp_path / "fig", "--format", "svg"], capsys)
+    assert code == 0, err
+    svg = (tmp_path / "fig.svg").read_text()
+    assert 'id="bound-not-applicable"' in svg and "bounded noise does not" in svg
+
+
+def test_the_stay_bound_ends_where_it_stops_applying_with_the_reason(tmp_path, capsys):
+    a = eta_sweep(tmp_path / "ml.csv", bounds=(0.7, 0.5, None, None))
+    rows = list(csv.DictReader(open(a)))
+    for r in rows[2:]:
+        r["rho"] = "1.2"
+    a = write_csv(tmp_path / "ml.csv", SWEEP_HEADER, rows)
+    code, _, err = run(["sweep", a, "--out", tmp_path / "fig", "--format", "svg"], capsys)
+    assert code == 0, err
+    svg = (tmp_path / "fig.svg").read_text()
+    assert 'id="bound-end' in svg and 'id="bound-not-applicable-reason' in svg
+    assert "ρ ≥ 1" in svg
+
+
+def test_coinciding_lines_are_all_visible(tmp_path, capsys, figures):
+    rows = [sweep_row(eta=e, sigma=s, stay_p=1, stay_lo=0.9996, stay_hi=1, converge_p=1,
+                      converge_lo=0.9996, converge_hi=1, config_id=f"{s}{e}")
+            for s in (1, 10, 80) for e in (0.01, 0.02, 0.05, 0.1)]
+    a = write_csv(tmp_path / "s.csv", SWEEP_HEADER, rows)
+    code, _, err = run(["sweep", a, "--x", "eta", "--out", tmp_path / "fig"], capsys)
+    assert code == 0, err
+    lines = [l for l in figures[0].axes[0].get_lines() if l.get_marker() == "o"]
+    assert len(lines) == 3
+    xs = [tuple(l.get_xdata()) for l in lines]
+    assert len(set(xs)) == 3  # side by side, not on top of each other
+    sizes = [l.get_markersize() for l in lines]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]  # nested rings
+
+
+def test_width_and_font_size_are_honoured(tmp_path, capsys, figures):
+    a = exit_sweep(tmp_path / "s.csv")
+    code, _, err = run(["sweep", a, "--width", "3.4", "--font-size", "7", "--dpi", "100",
+                        "--out", tmp_path / "fig", "--format", "png,svg"], capsys)
+    assert code == 0, err
+    png = (tmp_path / "fig.png").read_bytes()
+    assert int.from_bytes(png[16:20], "big") == 340  # 3.4 in at 100 dpi, exactly
+    assert 'width="244.8pt"' in (tmp_path / "fig.svg").read_text()
+    ax = figures[0].axes[0]
+    assert ax.xaxis.label.get_fontsize() == 7 and ax.title.get_fontsize() == 7
+    assert plot.plt.rcParams["font.size"] == 10  # the next figure starts from the defaults
+
+
+def test_paper_style_is_one_column_of_vector_output(tmp_path, capsys, figures):
+    rows = [sweep_row(eta=e, noise=n, config_id=f"{n}{e}") for n in ("ml", "bounded")
+            for e in (0.01, 0.02, 0.05)]
+    a = write_csv(tmp_path / "s.csv", SWEEP_HEADER, rows)
+    code, out, err = run(["sweep", a, "--style", "paper", "--out", tmp_path / "fig"], capsys)
+    assert code == 0, err
+    assert out.strip().endswith("fig.pdf")
+    assert (tmp_path / "fig.pdf").read_bytes().startswith(b"%PDF")
+    fig = figures[0]
+    assert fig.get_figwidth() == 3.4
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert axes[0].get_position().y0 > axes[1].get_position().y0  # stacked, not side by side
+    assert axes[0].xaxis.label.get_fontsize() == 8
+
+
+def test_the_title_names_every_fixed_parameter_and_the_filter(tmp_path, capsys):
+    rows = [sweep_row(eta=e, radius=r, sigma=2) for r in (0.2, 0.3) for e in (0.01, 0.02)]
+    a = write_csv(tmp_path / "s.csv", SWEEP_HEADER, rows)
+    code, _, err = run(["sweep", a, "--where", "radius=0.3", "--out", tmp_path / "fig",
+                        "--format", "svg"], capsys)
+    assert code == 0, err
+    svg = (tmp_path / "fig.svg").read_text()
+    for text in ("r = 0.3", "F(θ0) = 4e-4", "σ = 2", "K = 1000", "ε = 1e-6", "where r = 0.3",
+                 "N = 1000"):
+        assert text in svg, text
+    a = exit_sweep(tmp_path / "e.csv")
+    code, _, err = run(["sweep", a, "--out", tmp_path / "g", "--format", "svg"], capsys)
+    svg = (tmp_path / "g.svg").read_text()
+    assert "ams 40 replicas × 100 paths" in svg and "N = 1000 (mc)" in svg
+
+
+def test_figures_are_byte_stable(tmp_path, capsys):
+    a = exit_sweep(tmp_path / "s.csv")
+    for name in ("one", "two"):
+        code, _, err = run(["sweep", a, "--out", tmp_path / name, "--format", "svg,pdf"], capsys)
+        assert code == 0, err
+    for ext in ("svg", "pdf"):
+        assert (tmp_path / f"one.{ext}").read_bytes() == (tmp_path / f"two.{ext}").read_bytes()
+
+
+@pytest.mark.parametrize("cells,flags,message", [
+    ({"exit_p": "1.5"}, [], "not a probability"),
+    ({"exit_lo": "-0.1"}, [], "not a probability"),
+    ({"exit_p": "abc"}, [], "'abc' is not a number"),
+    ({}, ["--width", "0"], "--width must be between"),
+    ({}, ["--font-size", "100"], "--font-size must be between"),
+])
+def test_bad_exit_input_is_an_error_without_a_figure(tmp_path, capsys, cells, flags, message):
+    rows = [exit_row(s, "ams", 1e-5, 5e-6, 2e-5, 0.5) for s in (1, 2)]
+    rows[1].update(cells)
+    a = write_csv(tmp_path / "s.csv", EXIT_HEADER, rows)
+    code, _, err = run(["sweep", a, *flags, "--out", tmp_path / "fig"], capsys)
+    assert code == 2 and err.startswith("error: ") and message in err, err
+    assert not (tmp_path / "fig.png").exists() and leftovers(tmp_path) == []
+
+
+def test_exit_figure_of_a_file_without_exit_columns_names_them(tmp_path, capsys):
+    a = eta_sweep(tmp_path / "ml.csv")
+    code, _, err = run(["sweep", a, "--y", "exit", "--out", tmp_path / "fig"], capsys)
+    assert code == 2 and "exit_p" in err and "--y stay" in err
+    assert not (tmp_path / "fig.png").exists()
+
+
 # ------------------------------------------------------------------ curves
 
 
@@ -450,3 +682,19 @@ def test_real_lojasim_output_plots(tmp_path, capsys):
                         tmp_path / "curves"], capsys)
     assert code == 0, err
     assert_figure(tmp_path / "curves.png", b"\x89PNG")
+
+
+@pytest.mark.skipif(not BINARY.exists(), reason="target/release/lojasim not built")
+def test_real_splitting_output_plots_on_the_exit_axis(tmp_path, capsys, figures):
+    common = ["sweep", "--problem", "quadratic", "--dim", "1", "--theta0", "0.3", "--radius", "0.6",
+              "--noise", "ml", "--eta", "0.05", "--steps", "200", "--sigma", "2,16,90", "--quiet"]
+    s, m = tmp_path / "ams.csv", tmp_path / "mc.csv"
+    subprocess.run([str(BINARY), *common, "--estimator", "ams", "--particles", "50",
+                    "--replicas", "10", "--out", str(s)], check=True, capture_output=True)
+    subprocess.run([str(BINARY), *common, "--trajectories", "2000", "--out", str(m)],
+                   check=True, capture_output=True)
+    code, _, err = run(["sweep", s, m, "--out", tmp_path / "fig", "--format", "svg"], capsys)
+    assert code == 0, err
+    assert figures[0].axes[0].get_yscale() == "log"
+    svg = (tmp_path / "fig.svg").read_text()
+    assert "splitting (ams)" in svg and "crude Monte Carlo" in svg
