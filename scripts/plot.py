@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Figures from lojasim's CSV output (issue 6).
+"""Figures from lojasim's CSV output.
 
-    plot.py sweep  SWEEP.csv [MORE.csv ...] [--x COL] [--where COL=VALUE ...]
+    plot.py sweep  SWEEP.csv [MORE.csv ...] [--y auto|stay|exit] [--x COL] [--where COL=VALUE ...]
     plot.py curves CURVES.csv [--sweep SWEEP.csv ...] [--config ID ...] [--where COL=VALUE ...]
     plot.py traces TRACE.csv (--radius R | --run-csv RUN.csv)
 
-Every subcommand takes --out STEM (writes STEM.png, STEM.svg, ...) and --format png,svg.
+Every subcommand takes --out STEM (writes STEM.png, STEM.svg, ...), --format png,svg, and
+--width, --font-size or --style paper (one journal column, PDF).
 Figures are written whole (temporary file beside the target, then renamed) and replace an
 existing figure of the same name. Bad input ends with `error: ...` on stderr and exit status 2,
 and no figure. See docs/plotting.md.
