@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use crate::ams::Score;
 use crate::constants::{self, Estimates, EstimatorConfig};
 use crate::data::{DataSource, DataSpec, Dataset};
 use crate::engine::{self, Cancelled, Control};
@@ -36,6 +37,7 @@ fn estimator(s: &Settings) -> Result<(Estimator, u64), ConfigError> {
             for (flag, given) in [
                 ("--particles", s.particles.is_some()),
                 ("--replicas", s.replicas.is_some()),
+                ("--score", s.score.is_some()),
             ] {
                 if given {
                     return Err(ConfigError::new(
@@ -58,6 +60,18 @@ fn estimator(s: &Settings) -> Result<(Estimator, u64), ConfigError> {
                      times --replicas",
                 ));
             }
+            let noise = s.noise;
+            let score = s.score.unwrap_or(Score::default_for(noise));
+            if !score.applies_to(noise) {
+                return Err(ConfigError::new(
+                    "--score",
+                    format!(
+                        "{score} needs noise with a known scale (ml or bounded), not {}; use \
+                         --score distance",
+                        noise
+                    ),
+                ));
+            }
             let particles = s.particles.unwrap_or(crate::ams::DEFAULT_PARTICLES);
             let replicas = s.replicas.unwrap_or(crate::ams::DEFAULT_REPLICAS);
             for (flag, v) in [("--particles", particles), ("--replicas", replicas)] {
@@ -65,7 +79,7 @@ fn estimator(s: &Settings) -> Result<(Estimator, u64), ConfigError> {
                     return Err(ConfigError::new(flag, format!("must be ≥ 2 (got {v})")));
                 }
             }
-            Ok((Estimator::Splitting { particles }, replicas))
+            Ok((Estimator::Splitting { particles, score }, replicas))
         }
     }
 }
@@ -121,6 +135,8 @@ pub struct Settings {
     pub particles: Option<u64>,
     /// `--replicas` (splitting); `None` is [`crate::ams::DEFAULT_REPLICAS`].
     pub replicas: Option<u64>,
+    /// `--score` (splitting); `None` is [`Score::default_for`] the noise.
+    pub score: Option<Score>,
 }
 
 /// How P(stay) — or P(exit) = 1 − P(stay) — is estimated.
@@ -148,7 +164,7 @@ pub enum Estimator {
     /// [`Experiment::trajectories`] independent trajectories.
     Mc,
     /// [`Experiment::trajectories`] independent splitting replicas of `particles` paths each.
-    Splitting { particles: u64 },
+    Splitting { particles: u64, score: Score },
 }
 
 /// The settings of the data landscapes (`least-squares`, `mlp`), of minibatch noise and of the
@@ -237,6 +253,7 @@ impl Default for Settings {
             estimator: EstimatorKind::Mc,
             particles: None,
             replicas: None,
+            score: None,
         }
     }
 }
@@ -667,10 +684,10 @@ impl Experiment {
         replicas: std::ops::Range<u64>,
         control: Control<'_>,
     ) -> Result<crate::ams::SplittingTally, Cancelled> {
-        let Estimator::Splitting { particles } = self.estimator else {
+        let Estimator::Splitting { particles, score } = self.estimator else {
             panic!("simulate_splitting on a crude Monte Carlo experiment");
         };
-        let chain = crate::ams::SgdChain::new(self.dynamics());
+        let chain = crate::ams::SgdChain::new(self.dynamics(), score);
         crate::ams::simulate(&chain, particles, self.seed, replicas, control)
     }
 }

@@ -31,6 +31,7 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod schedule;
+pub mod special;
 pub mod stepper;
 pub mod sweep;
 pub mod tally;

@@ -11,6 +11,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use lojasim::ams::Score;
 use lojasim::config::{Estimator, EstimatorKind, NetworkSettings, Problem, Settings};
 use lojasim::engine::{self, Control};
 use lojasim::estimate::CiMethod;
@@ -282,6 +283,11 @@ struct EstimatorArgs {
     /// (--estimator ams) [default: 40].
     #[arg(long, value_name = "M", help_heading = "Estimation")]
     replicas: Option<u64>,
+    /// How splitting ranks its paths (--estimator ams): tail (the log of a normal-tail chance
+    /// of exiting in the steps left; needs ml or bounded noise) or distance (|θ − θ0|/r)
+    /// [default: tail for ml and bounded noise, distance otherwise].
+    #[arg(long, value_enum, help_heading = "Estimation")]
+    score: Option<Score>,
 }
 
 #[derive(Args, Debug)]
@@ -487,6 +493,7 @@ impl ExperimentArgs {
             estimator: estimator.estimator,
             particles: estimator.particles,
             replicas: estimator.replicas,
+            score: estimator.score,
             ..Settings::default()
         };
         let mut g = SettingsGrid::new(base).axis(

@@ -3,7 +3,7 @@
 use std::fmt::{self, Write as _};
 
 use crate::ams::{ExitEstimate, SplittingTally};
-use crate::config::Experiment;
+use crate::config::{Estimator, Experiment};
 use crate::constants::Estimates;
 use crate::error::ConfigError;
 use crate::estimate::exact_sum::ExactSum;
@@ -15,7 +15,7 @@ use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 60] = [
+pub const CSV_COLUMNS: [&str; 61] = [
     "problem",
     "dim",
     "noise",
@@ -76,6 +76,7 @@ pub const CSV_COLUMNS: [&str; 60] = [
     "replicas",
     "ams_iterations_mean",
     "extinctions",
+    "ams_score",
 ];
 
 /// A proportion with its interval.
@@ -314,6 +315,13 @@ impl<'a> RunReport<'a> {
         );
         row.set("batch", batch.map_or(String::new(), |(b, _)| b.to_string()));
         row.set("batch_mode", batch.map_or("", |(_, m)| m.name()));
+        row.set(
+            "ams_score",
+            match e.estimator {
+                Estimator::Splitting { score, .. } => score.name(),
+                Estimator::Mc => "",
+            },
+        );
         row.set(
             "init_seed",
             init.map_or(String::new(), |(seed, _)| seed.to_string()),
@@ -728,10 +736,14 @@ impl fmt::Display for RunReport<'_> {
                 );
             }
             Measurement::Splitting { tally, .. } => {
+                let score = match e.estimator {
+                    Estimator::Splitting { score, .. } => score.name(),
+                    Estimator::Mc => unreachable!("a splitting measurement of a mc experiment"),
+                };
                 let _ = writeln!(
                     s,
                     "  run          adaptive multilevel splitting: {} replicas × {} paths, {} steps, \
-                     seed {}",
+                     {score} score, seed {}",
                     tally.replicas, tally.particles, e.steps, e.seed
                 );
             }

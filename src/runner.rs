@@ -77,6 +77,11 @@ impl Workspace {
         }
     }
 
+    /// The landscape's scratch memory, for a caller that evaluates F or ∇F between steps.
+    pub fn work_mut(&mut self) -> &mut [f64] {
+        &mut self.work
+    }
+
     /// θ at the end of the last trajectory run in this workspace.
     pub fn theta(&self) -> &[f64] {
         &self.theta
@@ -289,10 +294,28 @@ impl Dynamics<'_> {
         } else {
             let loss = self.landscape.loss_and_gradient(theta, grad, work);
             on_loss(loss, theta);
-            if self.noise.is_random() {
-                self.noise_dist
-                    .add_scaled(grad, self.noise.scale(loss), rng);
-            }
+            return self.step_from_gradient(k, theta, grad, loss, rng);
+        }
+        sgd_step(theta, self.theta0, grad, self.schedule.eta(k))
+    }
+
+    /// The rest of a step of noise other than minibatch, from `grad` = ∇F(θ_k) and `loss` =
+    /// F(θ_k) already computed: adds the noise to `grad` (overwriting it) and moves θ_k
+    /// (`theta`) to θ_{k+1}; returns |θ_{k+1} − θ0|². [`Dynamics::step`] is the gradient
+    /// followed by this; a caller that keeps ∇F of its current iterate (splitting, whose score
+    /// needs it) saves the second evaluation.
+    #[inline(always)]
+    pub fn step_from_gradient(
+        &self,
+        k: u64,
+        theta: &mut [f64],
+        grad: &mut [f64],
+        loss: f64,
+        rng: &mut TrajectoryRng,
+    ) -> f64 {
+        if self.noise.is_random() {
+            self.noise_dist
+                .add_scaled(grad, self.noise.scale(loss), rng);
         }
         sgd_step(theta, self.theta0, grad, self.schedule.eta(k))
     }

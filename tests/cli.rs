@@ -1624,6 +1624,27 @@ fn flags_of_the_other_estimator_are_refused() {
             ],
             "--target-halfwidth applies to --estimator mc only",
         ),
+        (
+            &["run", "--problem", "ring", "--score", "tail", "--out", out],
+            "--score applies only to --estimator ams",
+        ),
+        (
+            &[
+                "run",
+                "--problem",
+                "least-squares",
+                "--noise",
+                "minibatch",
+                "--estimator",
+                "ams",
+                "--score",
+                "tail",
+                "--out",
+                out,
+            ],
+            "--score tail needs noise with a known scale (ml or bounded), not minibatch; use \
+             --score distance",
+        ),
     ] {
         assert_refused(lojasim().args(flags), message, dir.path());
     }

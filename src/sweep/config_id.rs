@@ -76,6 +76,7 @@ pub fn canonical(
         estimator: _,
         particles: _,
         replicas: _,
+        score: _,
     } = settings;
     let e = experiment;
     let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
@@ -156,9 +157,10 @@ pub fn canonical(
     }
     // Splitting adds its lines (crude Monte Carlo ids are unchanged); the replicas, like the
     // trajectories, are the range of work, not part of the point.
-    if let crate::config::Estimator::Splitting { particles } = e.estimator {
+    if let crate::config::Estimator::Splitting { particles, score } = e.estimator {
         lines.push(("estimator", "ams".to_string()));
         lines.push(("particles", particles.to_string()));
+        lines.push(("score", score.name().to_string()));
     }
     for (key, value) in lines {
         text.push_str(key);
