@@ -345,6 +345,93 @@ impl ExitEstimate {
     }
 }
 
+/// The `ci_method` of a run to a relative precision: the Student-t interval at a look's spent
+/// level ([`RelativeTarget`]).
+pub const SPENT_CI_METHOD: &str = "ams-t-spent";
+
+/// `--target-relative-error`: add replicas until the interval's half-width is at most `error`
+/// times the estimate, or `max_replicas` are used.
+///
+/// Looking at the interval after every batch and stopping when it is narrow would lose coverage
+/// (a run stops more readily when its spread happens to be small), so look j uses the Student-t
+/// interval at level 1 − α·6/(π²·j²), 1 − α = `confidence`, as crude Monte Carlo's
+/// `--target-halfwidth` does ([`crate::estimate::sequential::look_level`]): the levels' misses sum
+/// to α, and the interval reported at the stopping look covers with probability ≥ 1 − α by the
+/// union bound, whatever the stopping rule — as far as each look's t interval holds its level.
+/// The batch sizes depend on the replicas' estimates only, never on timing, so a run gives the
+/// same result for any thread count.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RelativeTarget {
+    pub error: f64,
+    pub max_replicas: u64,
+    pub confidence: f64,
+}
+
+/// Where a run to a [`RelativeTarget`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TargetOutcome {
+    /// The target, as asked.
+    pub target: RelativeTarget,
+    /// Looks taken (the last one is reported).
+    pub looks: u32,
+    /// The level of the reported interval.
+    pub level: f64,
+    /// Whether the relative half-width reached the target (false: `max_replicas` stopped it).
+    pub reached: bool,
+}
+
+impl RelativeTarget {
+    /// Runs replicas 0..`first`, then more, through `extend` (which runs a range of replicas),
+    /// until the target or the cap.
+    pub fn run<E>(
+        &self,
+        first: u64,
+        mut extend: impl FnMut(Range<u64>) -> Result<SplittingTally, E>,
+    ) -> Result<(SplittingTally, ExitEstimate, TargetOutcome), E> {
+        let mut m = first.clamp(2, self.max_replicas.max(2));
+        let mut tally = extend(0..m)?;
+        let mut looks = 1;
+        loop {
+            let level = crate::estimate::sequential::look_level(self.confidence, looks);
+            let exit = tally.estimate(level);
+            let relative = exit.relative_halfwidth();
+            // NaN (nothing resolved) is never within the target.
+            let reached = exit.p > 0.0 && relative <= self.error;
+            if reached || m >= self.max_replicas {
+                let outcome = TargetOutcome {
+                    target: *self,
+                    looks,
+                    level,
+                    reached,
+                };
+                return Ok((tally, exit, outcome));
+            }
+            let next = self.next_replicas(m, relative, looks);
+            tally.merge(&extend(m..next)?);
+            m = next;
+            looks += 1;
+        }
+    }
+
+    /// The half-width shrinks as 1/√M and grows with the next look's quantile, so
+    /// M·(w/e)²·(z_{j+1}/z_j)² replicas would reach the target if the spread held. At least 1.5
+    /// times as many (each look spends confidence) and at most 4 times (the spread of a few
+    /// replicas is a rough guide, and heavy-tailed), never beyond the cap.
+    fn next_replicas(&self, m: u64, relative: f64, look: u32) -> u64 {
+        use crate::estimate::interval::normal_quantile;
+        use crate::estimate::sequential::look_level;
+        let z = |j| normal_quantile(0.5 + look_level(self.confidence, j) / 2.0);
+        let grow = if relative.is_finite() {
+            ((relative / self.error) * (z(look + 1) / z(look)))
+                .powi(2)
+                .clamp(1.5, 4.0)
+        } else {
+            4.0
+        };
+        ((m as f64 * grow).ceil() as u64).min(self.max_replicas)
+    }
+}
+
 /// Runs replicas `replicas` of `chain` with `particles` paths each, in parallel on the current
 /// rayon pool, and reduces them in replica order. `control.progress` counts finished replicas.
 pub fn simulate<C: Chain>(
@@ -499,16 +586,22 @@ fn tail_score(d: &Dynamics<'_>, s: &SgdState) -> f64 {
         return f64::NEG_INFINITY;
     }
     let eta = d.schedule.eta(s.k);
-    let mut next2 = 0.0;
+    let (mut next2, mut size2, mut centre2) = (0.0, 0.0, 0.0);
     for ((&t, &t0), &g) in s.theta.iter().zip(d.theta0).zip(&s.grad) {
-        let m = t - eta * g - t0;
-        next2 += m * m;
+        let mu = t - eta * g;
+        next2 += (mu - t0) * (mu - t0);
+        size2 += mu * mu;
+        centre2 += t0 * t0;
     }
     let gap = d.radius - next2.sqrt();
     let spread = eta * d.noise.scale(s.loss) / (s.theta.len() as f64).sqrt();
-    let z = if spread > 0.0 {
+    // The gap is known to a few rounding errors of the coordinates; noise below that cannot be
+    // told from rounding (a path frozen at a minimum on the sphere would otherwise get z ≈ 0,
+    // the top score, from a gap that is all rounding).
+    let resolution = 4.0 * f64::EPSILON * (size2.sqrt() + centre2.sqrt() + d.radius);
+    let z = if spread > resolution {
         gap / spread
-    } else if gap < 0.0 {
+    } else if gap < -resolution {
         f64::NEG_INFINITY
     } else {
         f64::INFINITY
@@ -562,6 +655,67 @@ impl Chain for SgdChain<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Replicas m..n with estimates (1, 2, 3, 1, 2, 3, …)·10⁻⁹ (relative standard deviation 0.41).
+    fn cyclic(range: Range<u64>) -> Result<SplittingTally, Cancelled> {
+        let mut t = SplittingTally::new(10);
+        for m in range {
+            t.record(&Replica {
+                estimate: (1 + m % 3) as f64 * 1e-9,
+                iterations: 1,
+                extinct: false,
+            });
+        }
+        Ok(t)
+    }
+
+    #[test]
+    fn a_relative_target_adds_replicas_until_the_spent_interval_is_narrow_enough() {
+        let target = RelativeTarget {
+            error: 0.05,
+            max_replicas: 100_000,
+            confidence: 0.95,
+        };
+        let mut ranges = Vec::new();
+        let (tally, exit, outcome) = target
+            .run(40, |r| {
+                ranges.push(r.clone());
+                cyclic(r)
+            })
+            .unwrap();
+        assert!(outcome.reached);
+        assert!(exit.relative_halfwidth() <= 0.05);
+        assert_eq!(outcome.looks as usize, ranges.len());
+        assert_eq!(
+            outcome.level,
+            crate::estimate::sequential::look_level(0.95, outcome.looks)
+        );
+        // Contiguous batches from 0, each at least 1.5 and at most 4 times the replicas so far.
+        assert_eq!(ranges[0], 0..40);
+        for w in ranges.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+            let ratio = w[1].end as f64 / w[0].end as f64;
+            assert!((1.5..=4.0).contains(&ratio), "{ranges:?}");
+        }
+        assert_eq!(tally.replicas, ranges.last().unwrap().end);
+        // The look before the last did not meet the target at its own level.
+        let before = cyclic(0..ranges[ranges.len() - 2].end).unwrap();
+        let level = crate::estimate::sequential::look_level(0.95, outcome.looks - 1);
+        assert!(before.estimate(level).relative_halfwidth() > 0.05);
+    }
+
+    #[test]
+    fn a_relative_target_stops_at_the_cap_and_says_it_was_not_met() {
+        let target = RelativeTarget {
+            error: 0.001,
+            max_replicas: 100,
+            confidence: 0.95,
+        };
+        let (tally, exit, outcome) = target.run(40, cyclic).unwrap();
+        assert!(!outcome.reached);
+        assert_eq!(tally.replicas, 100);
+        assert!(exit.relative_halfwidth() > 0.001);
+    }
 
     /// A walk on the integers from 0, +1 with probability `up`, absorbed at −`down` or after
     /// `horizon` steps; the rare set is reaching +`target`. Its scores are integers, so every

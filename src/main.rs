@@ -11,7 +11,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use lojasim::ams::Score;
+use lojasim::ams::{RelativeTarget, Score};
 use lojasim::config::{Estimator, EstimatorKind, NetworkSettings, Problem, Settings};
 use lojasim::engine::{self, Control};
 use lojasim::estimate::CiMethod;
@@ -363,6 +363,19 @@ struct RunArgs {
     experiment: ExperimentArgs,
     #[command(flatten)]
     estimator: EstimatorArgs,
+    /// With --estimator ams: add replicas (from --replicas on) until the interval's half-width
+    /// is at most E times the estimate, e.g. 0.1; the interval is then ams-t-spent, which keeps
+    /// its confidence over the repeated looks.
+    #[arg(long, value_name = "E", help_heading = "Estimation")]
+    target_relative_error: Option<f64>,
+    /// The most replicas --target-relative-error may use [default: 10000].
+    #[arg(
+        long,
+        value_name = "M",
+        requires = "target_relative_error",
+        help_heading = "Estimation"
+    )]
+    max_replicas: Option<u64>,
     #[command(flatten)]
     threads: Threads,
     /// Write the result as a CSV row (with header) to FILE; `-` is standard output, and the
@@ -858,7 +871,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
                 )));
             }
         }
-        return run_splitting(&experiment, &pool, output, args.quiet);
+        let target = relative_target(&args, &experiment)?;
+        return run_splitting(&experiment, &pool, output, target, args.quiet);
+    }
+    if args.target_relative_error.is_some() {
+        return Err(usage(
+            "--target-relative-error applies to --estimator ams (crude Monte Carlo runs to a \
+             precision with sweep --target-halfwidth)"
+                .to_string(),
+        ));
     }
 
     let cancel = cancel_on_ctrl_c();
@@ -918,28 +939,77 @@ fn summary_and_row(
     Ok(())
 }
 
-/// `run --estimator ams`: the replicas on the pool, the summary, the row.
+/// The replicas `--max-replicas` allows when not given.
+const DEFAULT_MAX_REPLICAS: u64 = 10_000;
+
+/// `--target-relative-error` and `--max-replicas`, checked.
+fn relative_target(
+    args: &RunArgs,
+    experiment: &Experiment,
+) -> Result<Option<RelativeTarget>, Failure> {
+    let Some(error) = args.target_relative_error else {
+        return Ok(None);
+    };
+    if !(error > 0.0 && error.is_finite()) {
+        return Err(usage(format!(
+            "--target-relative-error must be a positive relative half-width, e.g. 0.1 for 10 % \
+             (got {error})"
+        )));
+    }
+    let max_replicas = args.max_replicas.unwrap_or(DEFAULT_MAX_REPLICAS);
+    if max_replicas < experiment.trajectories {
+        return Err(usage(format!(
+            "--max-replicas must be at least --replicas, the first look ({}; got {max_replicas})",
+            experiment.trajectories
+        )));
+    }
+    Ok(Some(RelativeTarget {
+        error,
+        max_replicas,
+        confidence: experiment.confidence,
+    }))
+}
+
+/// `run --estimator ams`: the replicas on the pool (to a relative precision with `target`), the
+/// summary, the row.
 fn run_splitting(
     experiment: &Experiment,
     pool: &rayon::ThreadPool,
     output: Option<Output>,
+    target: Option<RelativeTarget>,
     quiet: bool,
 ) -> Result<(), Failure> {
     let cancel = cancel_on_ctrl_c();
-    let bar = progress_bar(experiment.trajectories, quiet, "replicas");
+    let total = target.map_or(experiment.trajectories, |t| t.max_replicas);
+    let bar = progress_bar(total, quiet, "replicas");
     let progress = |n: u64| bar.inc(n);
     let control = Control {
         progress: Some(&progress),
         cancel: Some(&cancel),
         grid_losses: GridLosses::Free,
     };
+    let interrupted = |_| Failure::Interrupted("no output was written".to_string());
     let start = Instant::now();
-    let tally = pool
-        .install(|| experiment.simulate_splitting(0..experiment.trajectories, control))
-        .map_err(|_| Failure::Interrupted("no output was written".to_string()))?;
-    let elapsed = start.elapsed().as_secs_f64();
+    let report = match target {
+        None => {
+            let tally = pool
+                .install(|| experiment.simulate_splitting(0..experiment.trajectories, control))
+                .map_err(interrupted)?;
+            RunReport::splitting(experiment, tally, start.elapsed().as_secs_f64())
+        }
+        Some(target) => {
+            let (tally, exit, outcome) = pool
+                .install(|| {
+                    target.run(experiment.trajectories, |range| {
+                        experiment.simulate_splitting(range, control)
+                    })
+                })
+                .map_err(interrupted)?;
+            let elapsed = start.elapsed().as_secs_f64();
+            RunReport::splitting_to_target(experiment, tally, exit, outcome, elapsed)
+        }
+    };
     bar.finish_and_clear();
-    let report = RunReport::splitting(experiment, tally, elapsed);
     summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record())?;
     Ok(())
 }

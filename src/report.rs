@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::ams::{ExitEstimate, SplittingTally};
+use crate::ams::{ExitEstimate, SplittingTally, TargetOutcome};
 use crate::config::{Estimator, Experiment};
 use crate::constants::Estimates;
 use crate::error::ConfigError;
@@ -15,7 +15,7 @@ use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 61] = [
+pub const CSV_COLUMNS: [&str; 62] = [
     "problem",
     "dim",
     "noise",
@@ -77,6 +77,7 @@ pub const CSV_COLUMNS: [&str; 61] = [
     "ams_iterations_mean",
     "extinctions",
     "ams_score",
+    "target_met",
 ];
 
 /// A proportion with its interval.
@@ -120,6 +121,10 @@ pub struct RunReport<'a> {
     /// The interval method as written in `ci_method` (`wilson`, `wilson-spent` for a run to a
     /// target precision, `ams-t` for splitting).
     pub ci_label: String,
+    /// For a run to a precision target, whether it was met (`target_met`).
+    pub target_met: Option<bool>,
+    /// How a splitting run to `--target-relative-error` stopped.
+    pub relative_target: Option<TargetOutcome>,
 }
 
 impl<'a> RunReport<'a> {
@@ -190,6 +195,26 @@ impl<'a> RunReport<'a> {
         )
     }
 
+    /// The report of splitting replicas run to a relative precision: `exit` is the interval at
+    /// the stopping look's level.
+    pub fn splitting_to_target(
+        experiment: &'a Experiment,
+        tally: SplittingTally,
+        exit: ExitEstimate,
+        outcome: TargetOutcome,
+        elapsed_s: f64,
+    ) -> Self {
+        let mut report = Self::of(
+            experiment,
+            Measurement::Splitting { tally, exit },
+            elapsed_s,
+            crate::ams::SPENT_CI_METHOD.to_string(),
+        );
+        report.target_met = Some(outcome.reached);
+        report.relative_target = Some(outcome);
+        report
+    }
+
     fn of(
         experiment: &'a Experiment,
         measurement: Measurement,
@@ -205,6 +230,8 @@ impl<'a> RunReport<'a> {
             status,
             elapsed_s,
             ci_label,
+            target_met: None,
+            relative_target: None,
         }
     }
 
@@ -315,6 +342,11 @@ impl<'a> RunReport<'a> {
         );
         row.set("batch", batch.map_or(String::new(), |(b, _)| b.to_string()));
         row.set("batch_mode", batch.map_or("", |(_, m)| m.name()));
+        row.set(
+            "target_met",
+            self.target_met
+                .map_or("", |m| if m { "true" } else { "false" }),
+        );
         row.set(
             "ams_score",
             match e.estimator {
@@ -825,7 +857,33 @@ impl fmt::Display for RunReport<'_> {
                         "               relative half-width of the interval {:.1}%",
                         100.0 * exit.relative_halfwidth()
                     );
-                } else {
+                }
+                if let Some(t) = &self.relative_target {
+                    let looks = format!(
+                        "{} look{} (interval at level {:.4}: the {}% is spent over the looks)",
+                        t.looks,
+                        if t.looks == 1 { "" } else { "s" },
+                        t.level,
+                        100.0 * e.confidence
+                    );
+                    if t.reached {
+                        let _ = writeln!(
+                            s,
+                            "  target       relative half-width ≤ {}%: met with {} replicas, {looks}",
+                            100.0 * t.target.error,
+                            tally.replicas
+                        );
+                    } else {
+                        let _ = writeln!(
+                            s,
+                            "  TARGET NOT MET relative half-width ≤ {}%: stopped at --max-replicas {}, \
+                             {looks}; raise --max-replicas (or --particles)",
+                            100.0 * t.target.error,
+                            t.target.max_replicas
+                        );
+                    }
+                }
+                if exit.p == 0.0 {
                     let _ = writeln!(
                         s,
                         "  note         no replica reached the exit: P(exit) is too small for \

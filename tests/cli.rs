@@ -1514,6 +1514,153 @@ fn splitting_rows_hold_the_exit_probability_and_do_not_depend_on_threads() {
     assert_eq!(one, two);
 }
 
+/// The CSV row of `lojasim run ARGS --out -`, by column, and the summary (standard error).
+fn run_row(args: &[&str]) -> (std::collections::HashMap<String, String>, String) {
+    let out = lojasim()
+        .arg("run")
+        .args(args)
+        .args(["--out", "-"])
+        .assert()
+        .success();
+    let output = out.get_output();
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let record = reader.records().next().unwrap().unwrap();
+    let cells = header
+        .into_iter()
+        .zip(record.iter().map(String::from))
+        .collect();
+    (cells, String::from_utf8(output.stderr.clone()).unwrap())
+}
+
+/// ML Rademacher noise on the 1-D quadratic, P(exit) ≈ 1.03e-6 (case ml-1e-6 of
+/// scripts/reference/rare_exit_values.txt), split with 30 paths per replica.
+const ML_RARE: [&str; 22] = [
+    "--problem",
+    "quadratic",
+    "--dim",
+    "1",
+    "--theta0",
+    "0.3",
+    "--radius",
+    "0.3",
+    "--noise",
+    "ml",
+    "--noise-dist",
+    "rademacher",
+    "--eta",
+    "0.05",
+    "--sigma",
+    "5.8",
+    "--steps",
+    "200",
+    "--estimator",
+    "ams",
+    "--particles",
+    "30",
+];
+
+/// A relative target adds replicas past --replicas until the spent interval is narrow enough,
+/// says so in the row and the summary, and the result does not depend on the thread count.
+#[test]
+fn a_splitting_run_to_a_relative_error_meets_it_and_says_so() {
+    let run = |threads: &str| {
+        let mut args = ML_RARE.to_vec();
+        args.extend(["--target-relative-error", "0.15", "--threads", threads]);
+        run_row(&args)
+    };
+    let (one, summary) = run("1");
+    assert_eq!(one["ci_method"], "ams-t-spent");
+    assert_eq!(one["target_met"], "true");
+    let replicas: u64 = one["replicas"].parse().unwrap();
+    assert!(
+        replicas > 40,
+        "{replicas} replicas: the default 40 do not reach 15 %"
+    );
+    let p: f64 = one["exit_p"].parse().unwrap();
+    let lo: f64 = one["exit_lo"].parse().unwrap();
+    let hi: f64 = one["exit_hi"].parse().unwrap();
+    assert!((hi - lo) / (2.0 * p) <= 0.15, "{p} [{lo}, {hi}]");
+    assert!(
+        summary.contains("relative half-width ≤ 15%: met with"),
+        "{summary}"
+    );
+    let (mut two, _) = run("2");
+    let mut one = one;
+    one.remove("elapsed_s");
+    two.remove("elapsed_s");
+    assert_eq!(one, two);
+}
+
+#[test]
+fn a_relative_target_that_the_cap_stops_is_reported_as_not_met() {
+    let mut args = ML_RARE.to_vec();
+    args.extend([
+        "--replicas",
+        "4",
+        "--target-relative-error",
+        "0.01",
+        "--max-replicas",
+        "10",
+    ]);
+    let (row, summary) = run_row(&args);
+    assert_eq!(row["target_met"], "false");
+    assert_eq!(row["replicas"], "10");
+    assert!(
+        summary.contains("TARGET NOT MET relative half-width ≤ 1%: stopped at --max-replicas 10"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn bad_relative_targets_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    let out = out.to_str().unwrap();
+    let with = |extra: &[&'static str]| {
+        let mut args = vec!["run"];
+        args.extend(ML_RARE);
+        args.extend(extra);
+        args.extend(["--out", "OUT"]);
+        args
+    };
+    for (args, message) in [
+        (
+            with(&["--target-relative-error", "0"]),
+            "--target-relative-error must be a positive relative half-width, e.g. 0.1 for 10 % (got 0)",
+        ),
+        (
+            with(&["--target-relative-error", "0.1", "--max-replicas", "20"]),
+            "--max-replicas must be at least --replicas, the first look (40; got 20)",
+        ),
+        (
+            vec![
+                "run",
+                "--problem",
+                "ring",
+                "--target-relative-error",
+                "0.1",
+                "--out",
+                "OUT",
+            ],
+            "--target-relative-error applies to --estimator ams",
+        ),
+    ] {
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "OUT" { out } else { a })
+            .collect();
+        assert_refused(lojasim().args(&args), message, dir.path());
+    }
+    // --max-replicas alone: clap names the missing flag.
+    lojasim()
+        .args(["run", "--estimator", "ams", "--max-replicas", "10"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--target-relative-error"));
+}
+
 /// Replicas are the unit of a splitting shard: three shards merged equal the unsharded sweep in
 /// every cell but elapsed_s.
 #[test]

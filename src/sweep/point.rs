@@ -81,13 +81,17 @@ impl PointResult {
             return Ok(RunReport::splitting(experiment, s, elapsed_s));
         }
         match (self.stopped, target) {
-            (Some(s), Some(t)) => Ok(RunReport::with_intervals(
-                experiment,
-                self.tally,
-                elapsed_s,
-                [s.intervals[0], s.intervals[1]],
-                t.method_name(),
-            )),
+            (Some(s), Some(t)) => {
+                let mut report = RunReport::with_intervals(
+                    experiment,
+                    self.tally,
+                    elapsed_s,
+                    [s.intervals[0], s.intervals[1]],
+                    t.method_name(),
+                );
+                report.target_met = Some(s.reached);
+                Ok(report)
+            }
             _ => RunReport::new(experiment, self.tally, elapsed_s),
         }
     }
