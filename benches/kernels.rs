@@ -12,7 +12,7 @@ use lojasim::config::{Experiment, Settings};
 use lojasim::landscape::{
     Activation, Gradient, Landscape, Mlp, Objective, ProblemKind, Quadratic, Ring,
 };
-use lojasim::lanes::{Lane, LaneRngs, noisy_step};
+use lojasim::lanes::{Lane, LaneRngs, level, noisy_step};
 use lojasim::noise::{NoiseDist, NoiseModel};
 use lojasim::rng::trajectory_rng;
 use lojasim::runner::{Dynamics, GridLosses, LaneWorkspace, Workspace};
@@ -116,12 +116,17 @@ fn mlp(c: &mut Criterion) {
     let mut work_lanes = vec![Lane::ZERO; lg.lane_workspace_len(0)];
     g.bench_function("gradient/mlp W2, 8 θ in lanes", |b| {
         b.iter(|| {
-            lg.lanes_loss_and_gradient(black_box(&theta_lanes), &mut grad_lanes, &mut work_lanes)
+            lg.lanes_loss_and_gradient(
+                level(),
+                black_box(&theta_lanes),
+                &mut grad_lanes,
+                &mut work_lanes,
+            )
         })
     });
     // Its forward pass alone (the loss of 8 θ; about a third of the multiply–adds).
     g.bench_function("loss/mlp W2, 8 θ in lanes", |b| {
-        b.iter(|| lg.lanes_loss(black_box(&theta_lanes), &mut work_lanes))
+        b.iter(|| lg.lanes_loss(level(), black_box(&theta_lanes), &mut work_lanes))
     });
     // Its ml noise and the update, as the step runs them (one fused pass): 1377 standard normals
     // per lane, scaled and added to g, θ ← θ − ηg, |θ − θ0|². η = 0 keeps θ where it is.
@@ -132,6 +137,7 @@ fn mlp(c: &mut Criterion) {
     g.bench_function("normals and update/1377 × 8 lanes", |b| {
         b.iter(|| {
             noisy_step(
+                level(),
                 &mut rngs,
                 &mut theta_moved,
                 &theta,
@@ -158,7 +164,16 @@ fn mlp(c: &mut Criterion) {
     g.bench_function("step/mlp W2, 8 trajectories in lanes", |b| {
         b.iter(|| {
             i += 8;
-            dynamics.run_lanes(0, i, 8, &mut lws, &grid, GridLosses::All, &mut tally)
+            dynamics.run_lanes(
+                level(),
+                0,
+                i,
+                8,
+                &mut lws,
+                &grid,
+                GridLosses::All,
+                &mut tally,
+            )
         })
     });
     g.finish();

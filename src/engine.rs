@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use crate::lanes::LANES;
+use crate::lanes::{LANES, level};
 use crate::noise::NoiseModel;
 use crate::rng::trajectory_rng;
 use crate::runner::{Dynamics, GridLosses, LaneWorkspace, Workspace};
@@ -56,6 +56,7 @@ pub fn simulate(
     let end_block = range.end.div_ceil(BLOCK);
     let cancelled = || control.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     let lanes = dynamics.lane_kernel();
+    let simd = level();
     let tally = (first_block..end_block)
         .into_par_iter()
         .fold(
@@ -77,7 +78,9 @@ pub fn simulate(
                     (Err(lws), Some(_)) => {
                         for first in (start..end).step_by(LANES) {
                             let count = (end - first).min(LANES as u64) as usize;
-                            dynamics.run_lanes(seed, first, count, lws, &grid, losses, &mut tally);
+                            dynamics.run_lanes(
+                                simd, seed, first, count, lws, &grid, losses, &mut tally,
+                            );
                         }
                     }
                     (Ok(ws), _) => {

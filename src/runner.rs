@@ -5,7 +5,7 @@
 //! trajectory ends in exactly one [`Outcome`].
 
 use crate::landscape::{Landscape, LaneGradient, PerSampleGradient};
-use crate::lanes::{LANES, Lane, LaneRngs, noisy_step};
+use crate::lanes::{LANES, Lane, LaneRngs, Level, noisy_step};
 use crate::noise::{BatchMode, NoiseDist, NoiseModel, draw_batch, index_below};
 use crate::rng::{TrajectoryRng, trajectory_state};
 use crate::schedule::StepSchedule;
@@ -156,7 +156,9 @@ impl Dynamics<'_> {
     }
 
     /// Runs trajectories `first … first + count − 1` (count ≤ [`LANES`]) of master seed `seed` in
-    /// lockstep, one per lane, with the lane kernel ([`Dynamics::lane_kernel`], which must exist). Per
+    /// lockstep, one per lane, with the lane kernel ([`Dynamics::lane_kernel`], which must exist)
+    /// at instruction-set level `simd` (runs pass [`crate::lanes::level`]; the results do not
+    /// depend on it). Per
     /// trajectory the calls and their values are those of [`Dynamics::run`]: `sink.loss(j, F(θ_k))`
     /// for each grid step k = `grid[j]` (as `losses` asks) while it is in the ball, then
     /// `sink.outcome` once. A lane that has exited idles (its values are ignored) until every lane
@@ -164,6 +166,7 @@ impl Dynamics<'_> {
     #[allow(clippy::too_many_arguments)]
     pub fn run_lanes(
         &self,
+        simd: Level,
         seed: u64,
         first: u64,
         count: usize,
@@ -199,7 +202,7 @@ impl Dynamics<'_> {
             let dist2 = if let NoiseModel::Minibatch { .. } = self.noise {
                 if grid[next] == k {
                     if losses == GridLosses::All {
-                        let loss = lg.lanes_loss(theta, work);
+                        let loss = lg.lanes_loss(simd, theta, work);
                         for l in (0..LANES).filter(|&l| alive[l]) {
                             sink.loss(next, loss.0[l]);
                         }
@@ -212,10 +215,10 @@ impl Dynamics<'_> {
                         b[l] = index_below(words[l], n_rows);
                     }
                 }
-                lg.lanes_batch_loss_and_gradient(theta, batch, grad, work);
-                sgd_step_lanes(theta, self.theta0, grad, &eta)
+                lg.lanes_batch_loss_and_gradient(simd, theta, batch, grad, work);
+                sgd_step_lanes(simd, theta, self.theta0, grad, &eta)
             } else {
-                let loss = lg.lanes_loss_and_gradient(theta, grad, work);
+                let loss = lg.lanes_loss_and_gradient(simd, theta, grad, work);
                 if grid[next] == k {
                     for l in (0..LANES).filter(|&l| alive[l]) {
                         sink.loss(next, loss.0[l]);
@@ -226,9 +229,9 @@ impl Dynamics<'_> {
                     // As in `NoiseDist::add_scaled`: s = scale / √d; the noise and the update in
                     // one pass (the same bits as adding the noise to grad, then stepping).
                     let s = Lane(loss.0.map(|f| self.noise.scale(f) / sqrt_d));
-                    noisy_step(&mut rngs, theta, self.theta0, grad, &s, &eta)
+                    noisy_step(simd, &mut rngs, theta, self.theta0, grad, &s, &eta)
                 } else {
-                    sgd_step_lanes(theta, self.theta0, grad, &eta)
+                    sgd_step_lanes(simd, theta, self.theta0, grad, &eta)
                 }
             };
             for (l, &d2) in dist2.0.iter().enumerate() {
@@ -241,7 +244,7 @@ impl Dynamics<'_> {
                 return;
             }
         }
-        let loss = lg.lanes_loss(theta, work);
+        let loss = lg.lanes_loss(simd, theta, work);
         for l in (0..LANES).filter(|&l| alive[l]) {
             let f = loss.0[l];
             sink.loss(next, f);
@@ -517,22 +520,15 @@ pub(crate) mod tests {
 
     /// The lane-batched path reports, trajectory by trajectory, exactly what the one-trajectory
     /// path reports: the same F(θ_k) bits at every grid step and the same outcome. Groups of 8, 3
-    /// and 1 lanes, at every instruction-set level this CPU has, with either [`GridLosses`].
+    /// and 1 lanes, at every instruction-set level this CPU has (passed to each run, so tests in
+    /// parallel share no setting), with either [`GridLosses`].
     pub(crate) fn assert_lanes_match_scalar(dynamics: &Dynamics<'_>, seed: u64, n: u64) {
         assert!(dynamics.lane_kernel().is_some());
         let grid = crate::tally::curve_grid(dynamics.steps);
         let mut ws = Workspace::new(dynamics.landscape);
         let mut lws = LaneWorkspace::new(dynamics);
-        let levels = [
-            crate::lanes::Level::Baseline,
-            crate::lanes::Level::Avx2,
-            crate::lanes::Level::Avx512,
-        ];
-        for (level, losses) in levels
-            .into_iter()
-            .flat_map(|l| [(l, GridLosses::All), (l, GridLosses::Free)])
-        {
-            crate::lanes::set_max_level(level);
+        let levels = Level::ALL.into_iter().filter(|&l| l <= Level::cpu());
+        for (level, losses) in levels.flat_map(|l| [(l, GridLosses::All), (l, GridLosses::Free)]) {
             let mut first = 0;
             for count in [8, 3, 1].into_iter().cycle() {
                 if first >= n {
@@ -553,7 +549,7 @@ pub(crate) mod tests {
                     want.1.push(o);
                 }
                 let mut got = Log::default();
-                dynamics.run_lanes(seed, first, count, &mut lws, &grid, losses, &mut got);
+                dynamics.run_lanes(level, seed, first, count, &mut lws, &grid, losses, &mut got);
                 want.0.sort_unstable();
                 got.0.sort_unstable();
                 assert_eq!(
@@ -570,7 +566,6 @@ pub(crate) mod tests {
                 first += count as u64;
             }
         }
-        crate::lanes::set_max_level(crate::lanes::Level::Avx512);
     }
 
     #[test]

@@ -28,7 +28,8 @@ fn sgd_step_lanes_impl(theta: &mut [Lane], theta0: &[f64], g: &[Lane], eta: &Lan
 }
 
 multiversion!(
-    /// [`sgd_step`] for each lane l of structure-of-arrays θ and g, with step `eta[l]`.
+    /// [`sgd_step`] for each lane l of structure-of-arrays θ and g, with step `eta[l]`, at
+    /// instruction-set level `simd`.
     pub fn sgd_step_lanes(theta: &mut [Lane], theta0: &[f64], g: &[Lane], eta: &Lane) -> Lane
         => sgd_step_lanes_impl
 );

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use super::{BallConstants, Gradient, Landscape, LaneGradient, Objective, PerSampleGradient};
 use crate::data::Dataset;
 use crate::error::ConfigError;
-use crate::lanes::{LANES, Lane, multiversion, tanh_lane};
+use crate::lanes::{LANES, Lane, Level, level, multiversion, tanh_lane};
 
 /// The hidden layers' nonlinearity φ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -725,8 +725,8 @@ fn mlp_lanes_impl<const T: usize>(
 }
 
 multiversion!(
-    /// [`mlp_lanes_impl`] compiled for the best available [`crate::lanes::Level`], with the
-    /// largest tile that fits its register file: 4 × 4 lanes (16 accumulators + 8 operands of 32
+    /// [`mlp_lanes_impl`] compiled for level `simd`, with the largest tile that fits its register
+    /// file: 4 × 4 lanes (16 accumulators + 8 operands of 32
     /// zmm registers), 2 × 2 with AVX2 (a lane is two of its 16 ymm registers), 1 × 1 otherwise.
     fn mlp_lanes(
         m: &Mlp,
@@ -805,17 +805,18 @@ impl LaneGradient for Mlp {
         rows * (self.widths[0] + 2 + 2 * self.hidden_total + 2 * self.max_width.max(1))
     }
 
-    fn lanes_loss(&self, theta: &[Lane], work: &mut [Lane]) -> Lane {
-        mlp_lanes(self, theta, None, None, work)
+    fn lanes_loss(&self, simd: Level, theta: &[Lane], work: &mut [Lane]) -> Lane {
+        mlp_lanes(simd, self, theta, None, None, work)
     }
 
     fn lanes_loss_and_gradient(
         &self,
+        simd: Level,
         theta: &[Lane],
         grad: &mut [Lane],
         work: &mut [Lane],
     ) -> Lane {
-        mlp_lanes(self, theta, None, Some(grad), work)
+        mlp_lanes(simd, self, theta, None, Some(grad), work)
     }
 
     fn lanes_per_sample(&self) -> bool {
@@ -824,12 +825,13 @@ impl LaneGradient for Mlp {
 
     fn lanes_batch_loss_and_gradient(
         &self,
+        simd: Level,
         theta: &[Lane],
         batch: &[[usize; LANES]],
         grad: &mut [Lane],
         work: &mut [Lane],
     ) -> Lane {
-        mlp_lanes(self, theta, Some(batch), Some(grad), work)
+        mlp_lanes(simd, self, theta, Some(batch), Some(grad), work)
     }
 }
 
@@ -843,13 +845,13 @@ impl Objective for Mlp {
     }
 
     fn loss(&self, theta: &[f64], work: &mut [f64]) -> f64 {
-        scalar_loss(self, theta, work)
+        scalar_loss(level(), self, theta, work)
     }
 }
 
 impl Gradient for Mlp {
     fn loss_and_gradient(&self, theta: &[f64], grad: &mut [f64], work: &mut [f64]) -> f64 {
-        scalar_mean_loss_and_gradient(self, theta, None, grad, work)
+        scalar_mean_loss_and_gradient(level(), self, theta, None, grad, work)
     }
 }
 
@@ -865,7 +867,7 @@ impl PerSampleGradient for Mlp {
         grad: &mut [f64],
         work: &mut [f64],
     ) -> f64 {
-        scalar_sample_gradient(self, theta, i, grad, work)
+        scalar_sample_gradient(level(), self, theta, i, grad, work)
     }
 
     fn batch_loss_and_gradient(
@@ -875,7 +877,7 @@ impl PerSampleGradient for Mlp {
         grad: &mut [f64],
         work: &mut [f64],
     ) -> f64 {
-        scalar_mean_loss_and_gradient(self, theta, Some(batch), grad, work)
+        scalar_mean_loss_and_gradient(level(), self, theta, Some(batch), grad, work)
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use crate::data::Dataset;
 use crate::error::ConfigError;
-use crate::lanes::{LANES, Lane};
+use crate::lanes::{LANES, Lane, Level};
 
 /// The loss F(θ) ≥ 0.
 pub trait Objective: Send + Sync {
@@ -94,16 +94,22 @@ pub trait PerSampleGradient: Sync {
 
 /// [`LANES`] parameter vectors at once, in structure-of-arrays form: `theta[j].0[l]` is coordinate
 /// j of lane l. Lane by lane, every method returns bit for bit what the one-vector method it names
-/// returns (same operations in the same order), so the engine may use either ([`crate::lanes`]).
+/// returns (same operations in the same order), so the engine may use either ([`crate::lanes`]),
+/// at any instruction-set level `simd`.
 pub trait LaneGradient: Sync {
     /// Scratch length, in [`Lane`]s, for [`LaneGradient::lanes_loss`] and for batches of up to
     /// `batch` rows.
     fn lane_workspace_len(&self, batch: usize) -> usize;
     /// Per lane, [`Objective::loss`].
-    fn lanes_loss(&self, theta: &[Lane], work: &mut [Lane]) -> Lane;
+    fn lanes_loss(&self, simd: Level, theta: &[Lane], work: &mut [Lane]) -> Lane;
     /// Per lane, [`Gradient::loss_and_gradient`].
-    fn lanes_loss_and_gradient(&self, theta: &[Lane], grad: &mut [Lane], work: &mut [Lane])
-    -> Lane;
+    fn lanes_loss_and_gradient(
+        &self,
+        simd: Level,
+        theta: &[Lane],
+        grad: &mut [Lane],
+        work: &mut [Lane],
+    ) -> Lane;
     /// Whether [`LaneGradient::lanes_batch_loss_and_gradient`] is available.
     fn lanes_per_sample(&self) -> bool {
         false
@@ -115,6 +121,7 @@ pub trait LaneGradient: Sync {
     /// If [`LaneGradient::lanes_per_sample`] is false.
     fn lanes_batch_loss_and_gradient(
         &self,
+        _simd: Level,
         _theta: &[Lane],
         _batch: &[[usize; LANES]],
         _grad: &mut [Lane],

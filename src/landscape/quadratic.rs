@@ -9,7 +9,7 @@
 
 use super::{BallConstants, ConstantsSource, Gradient, Landscape, LaneGradient, Objective};
 use crate::error::{ConfigError, check};
-use crate::lanes::{LANES, Lane, multiversion};
+use crate::lanes::{LANES, Lane, Level, multiversion};
 
 /// F(θ) = ½ Σ a_i θ_i².
 #[derive(Clone, Debug, PartialEq)]
@@ -95,17 +95,18 @@ impl LaneGradient for Quadratic {
         0
     }
 
-    fn lanes_loss(&self, theta: &[Lane], _work: &mut [Lane]) -> Lane {
-        lanes_loss(&self.curvature, theta)
+    fn lanes_loss(&self, simd: Level, theta: &[Lane], _work: &mut [Lane]) -> Lane {
+        lanes_loss(simd, &self.curvature, theta)
     }
 
     fn lanes_loss_and_gradient(
         &self,
+        simd: Level,
         theta: &[Lane],
         grad: &mut [Lane],
         _work: &mut [Lane],
     ) -> Lane {
-        lanes_loss_and_gradient(&self.curvature, theta, grad)
+        lanes_loss_and_gradient(simd, &self.curvature, theta, grad)
     }
 }
 

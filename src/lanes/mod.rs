@@ -10,10 +10,12 @@
 //! code on every CPU.
 //!
 //! Kernels are compiled three times (AVX-512, AVX2 + FMA, baseline x86-64 / other targets) by
-//! `multiversion!` and chosen at run time ([`level`]), so the binary runs on any CPU. The
+//! `multiversion!` and chosen at run time by a [`Level`] argument, so the binary runs on any CPU. The
 //! normals' AVX-512 version is written in intrinsics ([`noisy_step`]), with the same
 //! results.
-//! `LOJASIM_SIMD=baseline|avx2|avx512` caps the level (for benchmarks and tests of the fallbacks).
+//! Runs use [`level`], the CPU's best capped by `LOJASIM_SIMD=baseline|avx2|avx512` (for
+//! benchmarks of the fallbacks); tests pass each level explicitly, so tests running in parallel
+//! share no setting.
 //!
 //! Loops run over lane indices (`for l in 0..LANES`) on purpose: they index several arrays at once,
 //! the form LLVM vectorises.
@@ -26,7 +28,7 @@ mod ziggurat_tables;
 pub use normal::{LaneRngs, noisy_step};
 pub use tanh::{tanh, tanh_lane};
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 /// Trajectories per lane group: one AVX-512 register of f64.
 pub const LANES: usize = 8;
@@ -51,7 +53,8 @@ impl Default for Lane {
     }
 }
 
-/// The instruction-set level the kernels run at.
+/// The instruction-set level the kernels run at. Every kernel takes it as its first argument; a
+/// level above the CPU's ([`Level::cpu`]) runs at the CPU's, so any value is safe to pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Baseline = 1,
@@ -59,34 +62,33 @@ pub enum Level {
     Avx512 = 3,
 }
 
-static LEVEL: AtomicU8 = AtomicU8::new(0);
+impl Level {
+    /// Every level, lowest first.
+    pub const ALL: [Level; 3] = [Level::Baseline, Level::Avx2, Level::Avx512];
 
-/// The best level this CPU supports, capped by `LOJASIM_SIMD` (read once).
-#[inline]
-pub fn level() -> Level {
-    match LEVEL.load(Ordering::Relaxed) {
-        1 => Level::Baseline,
-        2 => Level::Avx2,
-        3 => Level::Avx512,
-        _ => {
-            let l = detect();
-            LEVEL.store(l as u8, Ordering::Relaxed);
-            l
-        }
+    /// The best level this CPU supports (detected once).
+    #[inline]
+    pub fn cpu() -> Level {
+        static CPU: OnceLock<Level> = OnceLock::new();
+        *CPU.get_or_init(detect_cpu)
     }
 }
 
-/// Caps the level for this process (tests of the fallbacks; never raises it above the CPU's).
-pub fn set_max_level(max: Level) {
-    LEVEL.store(detect().min(max) as u8, Ordering::Relaxed);
+/// The level runs use: [`Level::cpu`] capped by `LOJASIM_SIMD` (read once).
+#[inline]
+pub fn level() -> Level {
+    static CAPPED: OnceLock<Level> = OnceLock::new();
+    *CAPPED.get_or_init(|| {
+        let cap = match std::env::var("LOJASIM_SIMD").as_deref() {
+            Ok("baseline") => Level::Baseline,
+            Ok("avx2") => Level::Avx2,
+            _ => Level::Avx512,
+        };
+        Level::cpu().min(cap)
+    })
 }
 
-fn detect() -> Level {
-    let cap = match std::env::var("LOJASIM_SIMD").as_deref() {
-        Ok("baseline") => Level::Baseline,
-        Ok("avx2") => Level::Avx2,
-        _ => Level::Avx512,
-    };
+fn detect_cpu() -> Level {
     #[cfg(target_arch = "x86_64")]
     let cpu = if is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512dq")
@@ -102,11 +104,11 @@ fn detect() -> Level {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let cpu = Level::Baseline;
-    cpu.min(cap)
+    cpu
 }
 
-/// Defines `fn $name(args) -> R` that calls the `#[inline(always)]` function `$imp` compiled for
-/// the best available [`Level`]. The second form names one implementation per level (e.g. the
+/// Defines `fn $name(simd: Level, args) -> R` that calls the `#[inline(always)]` function `$imp`
+/// compiled for `simd` (at most [`Level::cpu`]). The second form names one implementation per level (e.g. the
 /// same generic function with a larger register tile where the register file is larger). An
 /// implementation is an `#[inline(always)]` function, or a `#[target_feature]` function that
 /// needs no more than its level's features (as the AVX-512 normals in intrinsics).
@@ -120,7 +122,7 @@ macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($a:ident : $t:ty),* $(,)?) -> $r:ty
         => avx512: $i512:path, avx2: $i2:path, baseline: $i1:path) => {
         $(#[$m])*
-        $vis fn $name($($a: $t),*) -> $r {
+        $vis fn $name(simd: $crate::lanes::Level, $($a: $t),*) -> $r {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma,bmi1,bmi2")]
@@ -131,13 +133,14 @@ macro_rules! multiversion {
                 fn avx2($($a: $t),*) -> $r {
                     $i2($($a),*)
                 }
-                match $crate::lanes::level() {
-                    // SAFETY: `level()` reports only features the running CPU has.
+                match simd.min($crate::lanes::Level::cpu()) {
+                    // SAFETY: `Level::cpu()` reports only features the running CPU has.
                     $crate::lanes::Level::Avx512 => return unsafe { avx512($($a),*) },
                     $crate::lanes::Level::Avx2 => return unsafe { avx2($($a),*) },
                     $crate::lanes::Level::Baseline => {}
                 }
             }
+            let _ = simd;
             $i1($($a),*)
         }
     };

@@ -127,9 +127,9 @@ fn finish_lane(state: [u64; 4], bits: u64) -> (f64, [u64; 4]) {
 }
 
 super::multiversion!(
-    /// [`LaneRngs::noisy_step`] at the best available instruction set: written out in AVX-512
-    /// intrinsics where the CPU has them (`avx512::noisy_step` below), otherwise the portable
-    /// code compiled for AVX2 + FMA or for the baseline. All give the same bits.
+    /// [`LaneRngs::noisy_step`] at instruction-set level `simd`: written out in AVX-512
+    /// intrinsics at [`super::Level::Avx512`] (`avx512::noisy_step` below), otherwise the
+    /// portable code compiled for AVX2 + FMA or for the baseline. All give the same bits.
     pub fn noisy_step(
         rngs: &mut LaneRngs,
         theta: &mut [Lane],
@@ -406,6 +406,7 @@ impl TryRng for Scalar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lanes::Level;
     use crate::rng::{trajectory_rng, trajectory_state};
 
     fn lanes(seed: u64) -> LaneRngs {
@@ -416,10 +417,15 @@ mod tests {
     /// then `sgd_step_lanes`), 300 steps of 1 377 coordinates with a different θ0, η and scale per
     /// lane (3.3 M draws, about 40 000 of them slow, tail draws included): the same θ,
     /// |θ − θ0|² and generator states, bit for bit, for the portable loop and the dispatched one
-    /// (the AVX-512 intrinsics where the CPU has them; a CPU without AVX-512 tests only the
-    /// portable code).
+    /// at every level this CPU has (at AVX-512 the intrinsics).
     #[test]
     fn the_fused_noisy_step_equals_noise_then_step() {
+        for simd in Level::ALL.into_iter().filter(|&l| l <= Level::cpu()) {
+            fused_noisy_step_equals_noise_then_step_at(simd);
+        }
+    }
+
+    fn fused_noisy_step_equals_noise_then_step_at(simd: Level) {
         let d = 1377;
         let theta0: Vec<f64> = (0..d).map(|j| (j as f64 * 0.37).sin()).collect();
         let g: Vec<Lane> = (0..d)
@@ -441,12 +447,19 @@ mod tests {
                     gj.0[l] += sc.0[l] * z[l];
                 }
             }
-            let d_two = crate::stepper::sgd_step_lanes(&mut two, &theta0, &noisy, &eta);
+            let d_two = crate::stepper::sgd_step_lanes(simd, &mut two, &theta0, &noisy, &eta);
             let d_portable = r_portable.noisy_step(&mut portable, &theta0, &g, &sc, &eta);
-            let d_dispatched =
-                super::noisy_step(&mut r_dispatched, &mut dispatched, &theta0, &g, &sc, &eta);
-            assert_eq!(bits(&[d_portable]), bits(&[d_two]));
-            assert_eq!(bits(&[d_dispatched]), bits(&[d_two]));
+            let d_dispatched = super::noisy_step(
+                simd,
+                &mut r_dispatched,
+                &mut dispatched,
+                &theta0,
+                &g,
+                &sc,
+                &eta,
+            );
+            assert_eq!(bits(&[d_portable]), bits(&[d_two]), "{simd:?}");
+            assert_eq!(bits(&[d_dispatched]), bits(&[d_two]), "{simd:?}");
         }
         assert_eq!(bits(&portable), bits(&two));
         assert_eq!(bits(&dispatched), bits(&two));
