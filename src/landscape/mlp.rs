@@ -11,9 +11,11 @@
 //! With p inputs and hidden widths h_1 … h_L the count is Σ_l (h_{l−1} + 1)·h_l with h_0 = p and
 //! h_{L+1} = 1.
 //!
-//! The gradient is a hand-written backward pass, sample by sample: with residual e = f − y,
-//! δ^{L+1} = e/n, δˡ = (W^{l+1})ᵀ δ^{l+1} ⊙ φ'(zˡ), ∂F/∂Wˡ = Σ_i δˡ (aˡ⁻¹)ᵀ, ∂F/∂bˡ = Σ_i δˡ.
-//! All intermediate vectors live in the caller's scratch buffer, so nothing is allocated.
+//! The gradient is a hand-written backward pass over many rows at once: with residual e = f − y,
+//! δ^{L+1} = e/n, δˡ = (W^{l+1})ᵀ δ^{l+1} ⊙ φ'(zˡ), ∂F/∂Wˡ = Σ_i δˡ (aˡ⁻¹)ᵀ, ∂F/∂bˡ = Σ_i δˡ,
+//! each product in register tiles. One body (`pass`) serves one trajectory (f64) and a lane
+//! group ([`Lane`]), so the two paths cannot round differently. All intermediate vectors live in
+//! the caller's scratch buffer, so nothing is allocated.
 //!
 //! No constant has a closed form: `run` estimates them ([`crate::constants`]).
 
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use super::{BallConstants, Gradient, Landscape, LaneGradient, Objective, PerSampleGradient};
 use crate::data::Dataset;
 use crate::error::ConfigError;
-use crate::lanes::{LANES, Lane, Level, level, multiversion, tanh_lane};
+use crate::lanes::{LANES, Lane, Level, Real, level, multiversion, tanh_of};
 
 /// The hidden layers' nonlinearity φ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -177,150 +179,82 @@ impl Mlp {
         (w, b)
     }
 
-    /// Forward pass for input x: stores (zˡ, aˡ) of each hidden layer l consecutively in `acts`
-    /// and returns f(x; θ).
-    #[inline(always)]
-    fn forward(&self, theta: &[f64], x: &[f64], acts: &mut [f64]) -> f64 {
-        let hidden = self.layers() - 1;
-        let mut off = 0;
-        for l in 0..hidden {
-            let (n_in, n_out) = (self.widths[l], self.widths[l + 1]);
-            let (w, b) = self.weights(theta, l);
-            let (done, rest) = acts.split_at_mut(off);
-            let input: &[f64] = if l == 0 { x } else { &done[off - n_in..] };
-            let (z, rest) = rest.split_at_mut(n_out);
-            let a = &mut rest[..n_out];
-            for o in 0..n_out {
-                let row = &w[o * n_in..(o + 1) * n_in];
-                z[o] = b[o] + dot(row, input);
-                a[o] = self.activation.apply(z[o]);
-            }
-            off += 2 * n_out;
-        }
-        let (w, b) = self.weights(theta, hidden);
-        let input: &[f64] = if hidden == 0 {
-            x
-        } else {
-            &acts[off - self.widths[hidden]..off]
-        };
-        b[0] + dot(w, input)
-    }
-
-    /// Adds `scale`·e·∇_θ f(x; θ) to `grad`, after [`Mlp::forward`] left its activations in `acts`.
-    #[inline(always)]
-    fn backward(
-        &self,
-        theta: &[f64],
-        x: &[f64],
-        acts: &[f64],
-        deltas: &mut [f64],
-        grad: &mut [f64],
-        scale_e: f64,
-    ) {
-        let hidden = self.layers() - 1;
-        let (cur, next) = deltas.split_at_mut(self.max_width);
-        let (mut cur, mut next) = (cur, &mut next[..self.max_width]);
-        // Offset of (zˡ, aˡ) of hidden layer l in `acts`.
-        let slot = |l: usize| -> usize { (0..l).map(|k| 2 * self.widths[k + 1]).sum() };
-        let input_of = |l: usize| -> &[f64] {
-            if l == 0 {
-                x
-            } else {
-                let s = slot(l - 1) + self.widths[l];
-                &acts[s..s + self.widths[l]]
-            }
-        };
-        // Output layer: δ = scale·e.
-        {
-            let (n_in, off) = (self.widths[hidden], self.offsets[hidden]);
-            let input = input_of(hidden);
-            for (g, &a) in grad[off..off + n_in].iter_mut().zip(input) {
-                *g = scale_e.mul_add(a, *g);
-            }
-            grad[off + n_in] += scale_e;
-            if hidden > 0 {
-                let (w, _) = self.weights(theta, hidden);
-                let s = slot(hidden - 1);
-                for j in 0..n_in {
-                    let (z, a) = (acts[s + j], acts[s + n_in + j]);
-                    cur[j] = w[j] * scale_e * self.activation.derivative(z, a);
-                }
-            }
-        }
-        for l in (0..hidden).rev() {
-            let (n_in, n_out, off) = (self.widths[l], self.widths[l + 1], self.offsets[l]);
-            let input = input_of(l);
-            for o in 0..n_out {
-                let d = cur[o];
-                let row = &mut grad[off + o * n_in..off + (o + 1) * n_in];
-                for (g, &a) in row.iter_mut().zip(input) {
-                    *g = d.mul_add(a, *g);
-                }
-                grad[off + n_in * n_out + o] += d;
-            }
-            if l > 0 {
-                let (w, _) = self.weights(theta, l);
-                let s = slot(l - 1);
-                for j in 0..n_in {
-                    let mut sum = 0.0;
-                    for o in 0..n_out {
-                        sum = w[o * n_in + j].mul_add(cur[o], sum);
-                    }
-                    let (z, a) = (acts[s + j], acts[s + n_in + j]);
-                    next[j] = sum * self.activation.derivative(z, a);
-                }
-                std::mem::swap(&mut cur, &mut next);
-            }
-        }
-    }
-
-    /// Loss and gradient of the mean over `rows` (each index counted as often as it appears).
-    #[inline(always)]
-    fn mean_loss_and_gradient(
-        &self,
-        theta: &[f64],
-        rows: impl ExactSizeIterator<Item = usize>,
-        grad: &mut [f64],
-        work: &mut [f64],
-    ) -> f64 {
-        let m = rows.len() as f64;
-        grad.fill(0.0);
-        let (acts, deltas) = work.split_at_mut(2 * self.hidden_total);
-        let mut sum = 0.0;
-        for i in rows {
-            let x = self.data.x(i);
-            let e = self.forward(theta, x, acts) - self.data.y(i);
-            sum += e * e;
-            self.backward(theta, x, acts, deltas, grad, e / m);
-        }
-        sum / (2.0 * m)
+    /// Scratch per row of a pass, in values: its inputs, y, f (then δ^{L+1}), (zˡ, aˡ) of every
+    /// hidden layer and two δ vectors.
+    fn row_scratch(&self) -> usize {
+        self.widths[0] + 2 + 2 * self.hidden_total + 2 * self.max_width.max(1)
     }
 }
 
-#[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).fold(-0.0, |s, (x, y)| x.mul_add(*y, s))
+/// Rows at most in one scalar pass: the one-trajectory scratch stays in L1/L2 on any data set.
+const SCALAR_CHUNK: usize = 64;
+
+/// What the passes compute on: one f64 (one trajectory: [`Objective`], [`Gradient`],
+/// [`PerSampleGradient`]) or a [`Lane`] ([`LANES`] trajectories: [`LaneGradient`]). Both run the
+/// one body, [`pass`], so lane l of a lane pass rounds exactly as the one-trajectory pass of
+/// trajectory l.
+trait Value: Real {
+    /// A minibatch entry: the data row of each lane.
+    type Index: Copy;
+    /// The value whose lane l is `f(idx[l])`.
+    fn gather(idx: Self::Index, f: impl Fn(usize) -> f64) -> Self;
+    /// `f` lane by lane.
+    fn map2(self, o: Self, f: impl Fn(f64, f64) -> f64) -> Self;
+    /// `f` lane by lane.
+    fn map(self, f: impl Fn(f64) -> f64) -> Self;
 }
 
-/// acc + a·b per lane, fused (one rounding), as `f64::mul_add` in the one-trajectory path.
+impl Value for f64 {
+    type Index = usize;
+    #[inline(always)]
+    fn gather(i: usize, f: impl Fn(usize) -> f64) -> f64 {
+        f(i)
+    }
+    #[inline(always)]
+    fn map2(self, o: f64, f: impl Fn(f64, f64) -> f64) -> f64 {
+        f(self, o)
+    }
+    #[inline(always)]
+    fn map(self, f: impl Fn(f64) -> f64) -> f64 {
+        f(self)
+    }
+}
+
+impl Value for Lane {
+    type Index = [usize; LANES];
+    #[inline(always)]
+    fn gather(idx: [usize; LANES], f: impl Fn(usize) -> f64) -> Lane {
+        Lane(idx.map(f))
+    }
+    #[inline(always)]
+    fn map2(self, o: Lane, f: impl Fn(f64, f64) -> f64) -> Lane {
+        Lane(std::array::from_fn(|l| f(self.0[l], o.0[l])))
+    }
+    #[inline(always)]
+    fn map(self, f: impl Fn(f64) -> f64) -> Lane {
+        Lane(self.0.map(f))
+    }
+}
+
+/// acc + a·b, fused (one rounding): `f64::mul_add` on every lane.
 #[inline(always)]
-fn mac(acc: Lane, a: Lane, b: Lane) -> Lane {
-    Lane(std::array::from_fn(|l| a.0[l].mul_add(b.0[l], acc.0[l])))
+fn mac<V: Real>(acc: V, a: V, b: V) -> V {
+    a.mul_add(b, acc)
 }
 
-/// The register tile of every product below: acc[i][j] = init + Σ_t a(t)[i]·b(t)[j], each sum
-/// fused multiply–add by fused multiply–add in t order. `a(t)` and `b(t)` load TI + TJ lanes for
-/// TI·TJ multiply–adds, so a 4 × 4 tile reads half a lane per multiply–add where a 1 × 8 row
+/// The register tile of every product below: acc[i][j] = init[i][j] + Σ_t a(t)[i]·b(t)[j], each
+/// sum fused multiply–add by fused multiply–add in t order. `a(t)` and `b(t)` load TI + TJ values
+/// for TI·TJ multiply–adds, so a 4 × 4 tile reads half a value per multiply–add where a 1 × 8 row
 /// read more than one (W² of W2 with its 8 lanes is 64 KB, more than L1).
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
-fn tile<const TI: usize, const TJ: usize>(
+fn tile<V: Real, const TI: usize, const TJ: usize>(
     steps: usize,
-    init: Lane,
-    a: impl Fn(usize) -> [Lane; TI],
-    b: impl Fn(usize) -> [Lane; TJ],
-) -> [[Lane; TJ]; TI] {
-    let mut acc = [[init; TJ]; TI];
+    init: [[V; TJ]; TI],
+    a: impl Fn(usize) -> [V; TI],
+    b: impl Fn(usize) -> [V; TJ],
+) -> [[V; TJ]; TI] {
+    let mut acc = init;
     for t in 0..steps {
         let (av, bv) = (a(t), b(t));
         for i in 0..TI {
@@ -361,29 +295,29 @@ fn for_tiles<const TI: usize, const TJ: usize>(ni: usize, nj: usize, k: &mut imp
     }
 }
 
-/// z[r][o] = b[o] + Σ_k w[o][k]·x[r][k] per lane, the sum from −0.0 fused in k order as [`dot`]
-/// in [`Mlp::forward`], and a[r][o] = tanh z[r][o] if `tanh_a` is given; tiles of rows × outputs.
-/// (tanh is applied here, on the tile in registers: as a pass of its own LLVM vectorised it
-/// across lane groups with gathers and scatters.)
-struct Forward<'a> {
-    w: &'a [Lane],
-    b: &'a [Lane],
-    x: &'a [Lane],
+/// z[r][o] = b[o] + Σ_k w[o][k]·x[r][k], the sum from −0.0 fused in k order, and
+/// a[r][o] = tanh z[r][o] if `tanh_a` is given; tiles of rows × outputs. (tanh is applied here,
+/// on the tile in registers: as a pass of its own LLVM vectorised it across lane groups with
+/// gathers and scatters.)
+struct Forward<'a, V> {
+    w: &'a [V],
+    b: &'a [V],
+    x: &'a [V],
     n_in: usize,
     n_out: usize,
-    z: &'a mut [Lane],
-    tanh_a: Option<&'a mut [Lane]>,
+    z: &'a mut [V],
+    tanh_a: Option<&'a mut [V]>,
 }
 
-impl Tiled for Forward<'_> {
+impl<V: Real> Tiled for Forward<'_, V> {
     #[inline(always)]
     fn block<const TI: usize, const TJ: usize>(&mut self, r0: usize, o0: usize) {
         let n_in = self.n_in;
-        let xs: [&[Lane]; TI] = std::array::from_fn(|i| &self.x[(r0 + i) * n_in..][..n_in]);
-        let ws: [&[Lane]; TJ] = std::array::from_fn(|j| &self.w[(o0 + j) * n_in..][..n_in]);
-        let acc = tile::<TI, TJ>(
+        let xs: [&[V]; TI] = std::array::from_fn(|i| &self.x[(r0 + i) * n_in..][..n_in]);
+        let ws: [&[V]; TJ] = std::array::from_fn(|j| &self.w[(o0 + j) * n_in..][..n_in]);
+        let acc = tile::<V, TI, TJ>(
             n_in,
-            Lane::splat(-0.0),
+            [[V::splat(-0.0); TJ]; TI],
             |k| std::array::from_fn(|i| xs[i][k]),
             |k| std::array::from_fn(|j| ws[j][k]),
         );
@@ -392,70 +326,74 @@ impl Tiled for Forward<'_> {
             let at = (r0 + i) * self.n_out + o0;
             let z = &mut self.z[at..][..TJ];
             for j in 0..TJ {
-                z[j] = Lane(std::array::from_fn(|l| b[j].0[l] + row[j].0[l]));
+                z[j] = b[j].add(row[j]);
             }
             if let Some(a) = self.tanh_a.as_deref_mut() {
                 let a = &mut a[at..][..TJ];
                 for j in 0..TJ {
-                    a[j] = tanh_lane(z[j]);
+                    a[j] = tanh_of(z[j]);
                 }
             }
         }
     }
 }
 
-/// gw[o][k] = Σ_r δ[r][o]·x[r][k] per lane, from 0.0 fused in row order: the per-row `+=` of
-/// [`Mlp::backward`]; tiles of outputs × inputs.
-struct WeightGradient<'a> {
-    delta: &'a [Lane],
-    x: &'a [Lane],
+/// gw[o][k] = Σ_r δ[r][o]·x[r][k], fused in row order from 0.0, or from gw[o][k] itself if
+/// `accumulate` (a later chunk of rows); tiles of outputs × inputs.
+struct WeightGradient<'a, V> {
+    delta: &'a [V],
+    x: &'a [V],
     rows: usize,
     n_in: usize,
     n_out: usize,
-    gw: &'a mut [Lane],
+    gw: &'a mut [V],
+    accumulate: bool,
 }
 
-impl Tiled for WeightGradient<'_> {
+impl<V: Real> Tiled for WeightGradient<'_, V> {
     #[inline(always)]
     fn block<const TI: usize, const TJ: usize>(&mut self, o0: usize, k0: usize) {
         let (n_in, n_out) = (self.n_in, self.n_out);
-        let acc = tile::<TI, TJ>(
-            self.rows,
-            Lane::ZERO,
-            |r| {
-                let d = &self.delta[r * n_out + o0..][..TI];
-                std::array::from_fn(|i| d[i])
-            },
-            |r| {
-                let x = &self.x[r * n_in + k0..][..TJ];
-                std::array::from_fn(|j| x[j])
-            },
-        );
+        let (delta, x, gw) = (self.delta, self.x, &*self.gw);
+        let d = |r: usize| -> [V; TI] {
+            let d = &delta[r * n_out + o0..][..TI];
+            std::array::from_fn(|i| d[i])
+        };
+        let x = |r: usize| -> [V; TJ] {
+            let x = &x[r * n_in + k0..][..TJ];
+            std::array::from_fn(|j| x[j])
+        };
+        let init = if self.accumulate {
+            std::array::from_fn(|i| std::array::from_fn(|j| gw[(o0 + i) * n_in + k0 + j]))
+        } else {
+            [[V::splat(0.0); TJ]; TI]
+        };
+        let acc = tile::<V, TI, TJ>(self.rows, init, d, x);
         for (i, row) in acc.iter().enumerate() {
             self.gw[(o0 + i) * n_in + k0..][..TJ].copy_from_slice(row);
         }
     }
 }
 
-/// prev[r][j] = Σ_o w[o][j]·δ[r][o] per lane, from 0.0 fused in o order as in [`Mlp::backward`],
-/// times tanh'(z) = 1 − a[r][j]² if `tanh_a` is given; tiles of rows × units.
-struct Backpropagate<'a> {
-    delta: &'a [Lane],
-    w: &'a [Lane],
+/// prev[r][j] = Σ_o w[o][j]·δ[r][o], from 0.0 fused in o order, times tanh'(z) = 1 − a[r][j]² if
+/// `tanh_a` is given; tiles of rows × units.
+struct Backpropagate<'a, V> {
+    delta: &'a [V],
+    w: &'a [V],
     n_in: usize,
     n_out: usize,
-    prev: &'a mut [Lane],
-    tanh_a: Option<&'a [Lane]>,
+    prev: &'a mut [V],
+    tanh_a: Option<&'a [V]>,
 }
 
-impl Tiled for Backpropagate<'_> {
+impl<V: Real> Tiled for Backpropagate<'_, V> {
     #[inline(always)]
     fn block<const TI: usize, const TJ: usize>(&mut self, r0: usize, j0: usize) {
         let (n_in, n_out) = (self.n_in, self.n_out);
-        let ds: [&[Lane]; TI] = std::array::from_fn(|i| &self.delta[(r0 + i) * n_out..][..n_out]);
-        let acc = tile::<TI, TJ>(
+        let ds: [&[V]; TI] = std::array::from_fn(|i| &self.delta[(r0 + i) * n_out..][..n_out]);
+        let acc = tile::<V, TI, TJ>(
             n_out,
-            Lane::ZERO,
+            [[V::splat(0.0); TJ]; TI],
             |o| std::array::from_fn(|i| ds[i][o]),
             |o| {
                 let wo = &self.w[o * n_in + j0..][..TJ];
@@ -469,9 +407,7 @@ impl Tiled for Backpropagate<'_> {
                 Some(a) => {
                     let a = &a[at..][..TJ];
                     for j in 0..TJ {
-                        p[j] = Lane(std::array::from_fn(|l| {
-                            row[j].0[l] * (1.0 - a[j].0[l] * a[j].0[l])
-                        }));
+                        p[j] = row[j].mul(V::splat(1.0).sub(a[j].mul(a[j])));
                     }
                 }
                 None => p.copy_from_slice(row),
@@ -482,14 +418,14 @@ impl Tiled for Backpropagate<'_> {
 
 /// z = W·x + b over all rows, and a = tanh z if `tanh_a` is given ([`Forward`]), in T × T tiles.
 #[inline(always)]
-fn dense_forward<const T: usize>(
-    w: &[Lane],
-    b: &[Lane],
-    x: &[Lane],
+fn dense_forward<V: Real, const T: usize>(
+    w: &[V],
+    b: &[V],
+    x: &[V],
     n_in: usize,
     n_out: usize,
-    z: &mut [Lane],
-    tanh_a: Option<&mut [Lane]>,
+    z: &mut [V],
+    tanh_a: Option<&mut [V]>,
 ) {
     let rows = x.len() / n_in;
     let mut k = Forward {
@@ -504,15 +440,18 @@ fn dense_forward<const T: usize>(
     for_tiles::<T, T>(rows, n_out, &mut k);
 }
 
-/// gw = δᵀ x and gb[o] = Σ_r δ[r][o] (from 0.0 in row order) per lane, gw in T × T tiles.
+/// gw = δᵀ x and gb[o] = Σ_r δ[r][o] (in row order, from 0.0, or from gw and gb if
+/// `accumulate`), gw in T × T tiles.
 #[inline(always)]
-fn dense_weight_gradient<const T: usize>(
-    delta: &[Lane],
-    x: &[Lane],
+#[allow(clippy::too_many_arguments)]
+fn dense_weight_gradient<V: Real, const T: usize>(
+    delta: &[V],
+    x: &[V],
     n_in: usize,
     n_out: usize,
-    gw: &mut [Lane],
-    gb: &mut [Lane],
+    gw: &mut [V],
+    gb: &mut [V],
+    accumulate: bool,
 ) {
     let rows = x.len() / n_in;
     let mut k = WeightGradient {
@@ -522,30 +461,29 @@ fn dense_weight_gradient<const T: usize>(
         n_in,
         n_out,
         gw,
+        accumulate,
     };
     for_tiles::<T, T>(n_out, n_in, &mut k);
     for (o, g) in gb[..n_out].iter_mut().enumerate() {
-        let mut sb = Lane::ZERO;
+        let mut sb = if accumulate { *g } else { V::splat(0.0) };
         for r in 0..rows {
-            let d = delta[r * n_out + o];
-            sb = Lane(std::array::from_fn(|l| sb.0[l] + d.0[l]));
+            sb = sb.add(delta[r * n_out + o]);
         }
         *g = sb;
     }
 }
 
-/// prev[r][j] = (Σ_o w[o][j]·δ[r][o])·φ'(z[r][j], a[r][j]) per lane ([`Backpropagate`] in T × T
-/// tiles, then φ').
+/// prev[r][j] = (Σ_o w[o][j]·δ[r][o])·φ'(z[r][j], a[r][j]) ([`Backpropagate`] in T × T tiles,
+/// then φ').
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
-fn dense_backpropagate<const T: usize>(
+fn dense_backpropagate<V: Value, const T: usize>(
     act: Activation,
-    delta: &[Lane],
-    w: &[Lane],
-    z: &[Lane],
-    a: &[Lane],
+    delta: &[V],
+    w: &[V],
+    z: &[V],
+    a: &[V],
     n_in: usize,
-    prev: &mut [Lane],
+    prev: &mut [V],
 ) {
     let rows = z.len() / n_in;
     let n_out = delta.len() / rows;
@@ -561,139 +499,195 @@ fn dense_backpropagate<const T: usize>(
     for_tiles::<T, T>(rows, n_in, &mut k);
     if act != Activation::Tanh {
         let prev = &mut prev[..rows * n_in];
-        for ((p, zv), av) in prev.iter_mut().zip(z).zip(a) {
-            for l in 0..LANES {
-                p.0[l] *= act.derivative(zv.0[l], av.0[l]);
-            }
+        for ((p, &zv), &av) in prev.iter_mut().zip(z).zip(a) {
+            *p = p.mul(zv.map2(av, |z, a| act.derivative(z, a)));
         }
     }
 }
 
-/// The lane kernel of [`Mlp`]: F per lane over all rows (`batch` None, `grad` None: [`Objective::loss`]),
-/// or with its gradient over all rows ([`Gradient::loss_and_gradient`]) or over each lane's batch
-/// ([`PerSampleGradient::batch_loss_and_gradient`]).
+/// What a pass computes.
+enum Want<'g, V> {
+    /// F = Σ_i (f − y)² / 2m (the sum from −0.0, as `Iterator::sum`).
+    Loss,
+    /// F (the sum from 0.0) and ∇F, back-propagating δ^{L+1} = e/m.
+    Gradient(&'g mut [V]),
+    /// The residual e = f − y of the one row and ∇_θ f there (δ^{L+1} = 1).
+    OutputGradient(&'g mut [V]),
+}
+
+/// The rows of one chunk: data rows `start..end` (the same in every lane), or batch entries.
+#[derive(Clone, Copy)]
+enum Rows<'b, I> {
+    Range(usize, usize),
+    Batch(&'b [I]),
+}
+
+/// The one body of every pass of [`Mlp`], for one trajectory (`V` = f64) and for a lane group
+/// (`V` = [`Lane`]): over all rows (`batch` None) or over the batch (each index counted as often
+/// as it appears), in chunks of as many rows as `work` holds (the chunking changes no bit: each
+/// chunk's sums start from the last's). Returns F, or for [`Want::OutputGradient`] the residual.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
-fn mlp_lanes_impl<const T: usize>(
+fn pass<V: Value, const T: usize>(
     m: &Mlp,
-    theta: &[Lane],
-    batch: Option<&[[usize; LANES]]>,
-    grad: Option<&mut [Lane]>,
-    work: &mut [Lane],
-) -> Lane {
+    theta: &[V],
+    batch: Option<&[V::Index]>,
+    mut want: Want<'_, V>,
+    work: &mut [V],
+) -> V {
+    let n = batch.map_or(m.data.rows(), <[_]>::len);
+    let chunk = work.len() / m.row_scratch();
+    assert!(chunk > 0, "the MLP's scratch is smaller than one row");
+    let mut sum = V::splat(if let Want::Loss = want { -0.0 } else { 0.0 });
+    let rows = |start: usize, end: usize| match batch {
+        None => Rows::Range(start, end),
+        Some(b) => Rows::Batch(&b[start..end]),
+    };
+    // The first chunk apart, so that the usual single chunk (all lane passes) runs a copy without
+    // the branches of accumulating.
+    let mut end = chunk.min(n);
+    let residual = pass_rows::<V, T>(m, theta, rows(0, end), n, &mut want, false, work, &mut sum);
+    while end < n {
+        let start = end;
+        end = (start + chunk).min(n);
+        pass_rows::<V, T>(
+            m,
+            theta,
+            rows(start, end),
+            n,
+            &mut want,
+            true,
+            work,
+            &mut sum,
+        );
+    }
+    match want {
+        Want::OutputGradient(_) => residual,
+        _ => sum.div(V::splat(2.0 * n as f64)),
+    }
+}
+
+/// One chunk of [`pass`] (of `n` rows in all): adds its Σ (f − y)² to `sum` and its part of the
+/// gradient to what earlier chunks left (`accumulate`); returns the residual of its first row.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+#[allow(clippy::needless_range_loop)] // lane loops index several arrays at once (see crate::lanes)
+fn pass_rows<V: Value, const T: usize>(
+    m: &Mlp,
+    theta: &[V],
+    rows: Rows<'_, V::Index>,
+    n: usize,
+    want: &mut Want<'_, V>,
+    accumulate: bool,
+    work: &mut [V],
+    sum: &mut V,
+) -> V {
     let p = m.widths[0];
-    let rows = batch.map_or(m.data.rows(), <[_]>::len);
-    let (inp, rest) = work.split_at_mut(rows * p);
-    let (ys, rest) = rest.split_at_mut(rows);
-    let (fs, rest) = rest.split_at_mut(rows);
-    let (acts, rest) = rest.split_at_mut(2 * rows * m.hidden_total);
-    let (d0, rest) = rest.split_at_mut(rows * m.max_width.max(1));
-    let d1 = &mut rest[..rows * m.max_width.max(1)];
-    match batch {
-        None => {
-            for r in 0..rows {
-                for (v, &x) in inp[r * p..][..p].iter_mut().zip(m.data.x(r)) {
-                    *v = Lane::splat(x);
+    let n_rows = match rows {
+        Rows::Range(start, end) => end - start,
+        Rows::Batch(b) => b.len(),
+    };
+    let (inp, rest) = work.split_at_mut(n_rows * p);
+    let (ys, rest) = rest.split_at_mut(n_rows);
+    let (fs, rest) = rest.split_at_mut(n_rows);
+    let (acts, rest) = rest.split_at_mut(2 * n_rows * m.hidden_total);
+    let (d0, rest) = rest.split_at_mut(n_rows * m.max_width.max(1));
+    let d1 = &mut rest[..n_rows * m.max_width.max(1)];
+    match rows {
+        Rows::Range(start, _) => {
+            for r in 0..n_rows {
+                for (v, &x) in inp[r * p..][..p].iter_mut().zip(m.data.x(start + r)) {
+                    *v = V::splat(x);
                 }
-                ys[r] = Lane::splat(m.data.y(r));
+                ys[r] = V::splat(m.data.y(start + r));
             }
         }
-        Some(batch) => {
-            for (r, idx) in batch.iter().enumerate() {
-                for (l, &i) in idx.iter().enumerate() {
-                    for (v, &x) in inp[r * p..][..p].iter_mut().zip(m.data.x(i)) {
-                        v.0[l] = x;
-                    }
-                    ys[r].0[l] = m.data.y(i);
+        Rows::Batch(batch) => {
+            for (r, &idx) in batch.iter().enumerate() {
+                for (k, v) in inp[r * p..][..p].iter_mut().enumerate() {
+                    *v = V::gather(idx, |i| m.data.x(i)[k]);
                 }
+                ys[r] = V::gather(idx, |i| m.data.y(i));
             }
         }
     }
     let hidden = m.layers() - 1;
-    // Forward: (zˡ, aˡ) of hidden layer l at slot(l), each rows × h_l.
-    let slot = |l: usize| -> usize { (0..l).map(|k| 2 * rows * m.widths[k + 1]).sum() };
+    // Forward: (zˡ, aˡ) of hidden layer l at slot(l), each n_rows × h_l.
+    let slot = |l: usize| -> usize { (0..l).map(|k| 2 * n_rows * m.widths[k + 1]).sum() };
     for l in 0..=hidden {
         let (n_in, n_out) = (m.widths[l], m.widths[l + 1]);
         let (w, b) = m.weights(theta, l);
         let (done, tail) = acts.split_at_mut(slot(l));
-        let input: &[Lane] = if l == 0 {
+        let input: &[V] = if l == 0 {
             inp
         } else {
-            &done[slot(l - 1) + rows * n_in..][..rows * n_in]
+            &done[slot(l - 1) + n_rows * n_in..][..n_rows * n_in]
         };
         if l < hidden {
-            let (z, a) = tail.split_at_mut(rows * n_out);
-            let a = &mut a[..rows * n_out];
+            let (z, a) = tail.split_at_mut(n_rows * n_out);
+            let a = &mut a[..n_rows * n_out];
             if m.activation == Activation::Tanh {
-                dense_forward::<T>(w, b, input, n_in, n_out, z, Some(a));
+                dense_forward::<V, T>(w, b, input, n_in, n_out, z, Some(a));
             } else {
-                dense_forward::<T>(w, b, input, n_in, n_out, z, None);
+                dense_forward::<V, T>(w, b, input, n_in, n_out, z, None);
                 for (av, zv) in a.iter_mut().zip(z.iter()) {
-                    for i in 0..LANES {
-                        av.0[i] = m.activation.apply(zv.0[i]);
-                    }
+                    *av = zv.map(|z| m.activation.apply(z));
                 }
             }
         } else {
-            dense_forward::<T>(w, b, input, n_in, 1, fs, None);
+            dense_forward::<V, T>(w, b, input, n_in, 1, fs, None);
         }
     }
-    let Some(grad) = grad else {
-        // `loss`: Σ (f − y)² by `Iterator::sum` (from −0.0), over 2n.
-        let mut sum = Lane::splat(-0.0);
-        for (f, y) in fs.iter().zip(ys.iter()) {
-            for l in 0..LANES {
-                let e = f.0[l] - y.0[l];
-                sum.0[l] += e * e;
+    let residual = fs[0].sub(ys[0]);
+    // Residuals e, the loss and δ^{L+1} (in `fs`).
+    let (grad, mean) = match want {
+        Want::Loss => {
+            for (&f, &y) in fs.iter().zip(ys.iter()) {
+                let e = f.sub(y);
+                *sum = sum.add(e.mul(e));
             }
+            return residual;
         }
-        let two_n = 2.0 * rows as f64;
-        return Lane(sum.0.map(|s| s / two_n));
+        Want::Gradient(g) => (&mut **g, true),
+        Want::OutputGradient(g) => (&mut **g, false),
     };
-    // `mean_loss_and_gradient`: residuals e, the loss, and δ^{L+1} = e/m in `fs`.
-    let m_rows = rows as f64;
-    let mut sum = Lane::ZERO;
-    for (f, y) in fs.iter_mut().zip(ys.iter()) {
-        for l in 0..LANES {
-            let e = f.0[l] - y.0[l];
-            sum.0[l] += e * e;
-            f.0[l] = e / m_rows;
-        }
+    for (f, &y) in fs.iter_mut().zip(ys.iter()) {
+        let e = f.sub(y);
+        *sum = sum.add(e.mul(e));
+        *f = if mean {
+            e.div(V::splat(n as f64))
+        } else {
+            V::splat(1.0)
+        };
     }
-    let scale_e: &[Lane] = fs;
+    let delta_out: &[V] = fs;
     let a_of = |l: usize| -> std::ops::Range<usize> {
-        let s = slot(l) + rows * m.widths[l + 1];
-        s..s + rows * m.widths[l + 1]
+        let s = slot(l) + n_rows * m.widths[l + 1];
+        s..s + n_rows * m.widths[l + 1]
     };
-    let z_of = |l: usize| -> std::ops::Range<usize> { slot(l)..slot(l) + rows * m.widths[l + 1] };
+    let z_of = |l: usize| -> std::ops::Range<usize> { slot(l)..slot(l) + n_rows * m.widths[l + 1] };
     // Output layer.
     {
         let n_in = m.widths[hidden];
-        let input: &[Lane] = if hidden == 0 {
+        let input: &[V] = if hidden == 0 {
             inp
         } else {
             &acts[a_of(hidden - 1)]
         };
         let off = m.offsets[hidden];
         let (gw, gb) = grad[off..off + n_in + 1].split_at_mut(n_in);
-        dense_weight_gradient::<T>(scale_e, input, n_in, 1, gw, gb);
+        dense_weight_gradient::<V, T>(delta_out, input, n_in, 1, gw, gb, accumulate);
         if hidden > 0 {
             let (w, _) = m.weights(theta, hidden);
             let (z, a) = (&acts[z_of(hidden - 1)], &acts[a_of(hidden - 1)]);
-            for r in 0..rows {
+            for r in 0..n_rows {
                 for j in 0..n_in {
                     let at = r * n_in + j;
-                    let (wj, e) = (w[j], scale_e[r]);
+                    let we = w[j].mul(delta_out[r]);
                     // The match hoisted (as a jump inside the lane loop it kept this scalar).
                     d0[at] = if m.activation == Activation::Tanh {
-                        let av = a[at];
-                        Lane(std::array::from_fn(|l| {
-                            wj.0[l] * e.0[l] * (1.0 - av.0[l] * av.0[l])
-                        }))
+                        we.mul(V::splat(1.0).sub(a[at].mul(a[at])))
                     } else {
-                        Lane(std::array::from_fn(|l| {
-                            wj.0[l] * e.0[l] * m.activation.derivative(z[at].0[l], a[at].0[l])
-                        }))
+                        we.mul(z[at].map2(a[at], |z, a| m.activation.derivative(z, a)))
                     };
                 }
             }
@@ -702,111 +696,68 @@ fn mlp_lanes_impl<const T: usize>(
     let (mut cur, mut next) = (d0, d1);
     for l in (0..hidden).rev() {
         let (n_in, n_out, off) = (m.widths[l], m.widths[l + 1], m.offsets[l]);
-        let input: &[Lane] = if l == 0 { inp } else { &acts[a_of(l - 1)] };
+        let input: &[V] = if l == 0 { inp } else { &acts[a_of(l - 1)] };
         let (gw, gb) = grad[off..off + (n_in + 1) * n_out].split_at_mut(n_in * n_out);
-        dense_weight_gradient::<T>(&cur[..rows * n_out], input, n_in, n_out, gw, gb);
+        dense_weight_gradient::<V, T>(
+            &cur[..n_rows * n_out],
+            input,
+            n_in,
+            n_out,
+            gw,
+            gb,
+            accumulate,
+        );
         if l > 0 {
             let (w, _) = m.weights(theta, l);
             let (z, a) = (&acts[z_of(l - 1)], &acts[a_of(l - 1)]);
-            dense_backpropagate::<T>(
+            dense_backpropagate::<V, T>(
                 m.activation,
-                &cur[..rows * n_out],
+                &cur[..n_rows * n_out],
                 w,
                 z,
                 a,
                 n_in,
-                &mut next[..rows * n_in],
+                &mut next[..n_rows * n_in],
             );
             std::mem::swap(&mut cur, &mut next);
         }
     }
-    let two_m = 2.0 * m_rows;
-    Lane(sum.0.map(|s| s / two_m))
+    residual
 }
 
 multiversion!(
-    /// [`mlp_lanes_impl`] compiled for level `simd`, with the largest tile that fits its register
-    /// file: 4 × 4 lanes (16 accumulators + 8 operands of 32
-    /// zmm registers), 2 × 2 with AVX2 (a lane is two of its 16 ymm registers), 1 × 1 otherwise.
+    /// [`pass`] on lanes at level `simd`, with the largest tile that fits its register file:
+    /// 4 × 4 lanes (16 accumulators + 8 operands of 32 zmm registers), 2 × 2 with AVX2 (a lane is
+    /// two of its 16 ymm registers), 1 × 1 otherwise.
     fn mlp_lanes(
         m: &Mlp,
         theta: &[Lane],
         batch: Option<&[[usize; LANES]]>,
-        grad: Option<&mut [Lane]>,
+        want: Want<'_, Lane>,
         work: &mut [Lane],
-    ) -> Lane => avx512: mlp_lanes_impl::<4>, avx2: mlp_lanes_impl::<2>, baseline: mlp_lanes_impl::<1>
+    ) -> Lane => avx512: pass::<Lane, 4>, avx2: pass::<Lane, 2>, baseline: pass::<Lane, 1>
 );
 
-// The one-trajectory path, compiled per SIMD level like the lane kernels: its fused
-// multiply–adds (`f64::mul_add`) are then single instructions, not calls into libm.
-
-#[inline(always)]
-fn scalar_loss_impl(m: &Mlp, theta: &[f64], work: &mut [f64]) -> f64 {
-    let n = m.data.rows();
-    let acts = &mut work[..2 * m.hidden_total];
-    let sum: f64 = (0..n)
-        .map(|i| (m.forward(theta, m.data.x(i), acts) - m.data.y(i)).powi(2))
-        .sum();
-    sum / (2.0 * n as f64)
-}
-
-multiversion!(fn scalar_loss(m: &Mlp, theta: &[f64], work: &mut [f64]) -> f64 => scalar_loss_impl);
-
-/// Over all rows (`batch` None) or over the batch.
-#[inline(always)]
-fn scalar_mean_loss_and_gradient_impl(
-    m: &Mlp,
-    theta: &[f64],
-    batch: Option<&[usize]>,
-    grad: &mut [f64],
-    work: &mut [f64],
-) -> f64 {
-    match batch {
-        None => m.mean_loss_and_gradient(theta, 0..m.data.rows(), grad, work),
-        Some(batch) => m.mean_loss_and_gradient(theta, batch.iter().copied(), grad, work),
-    }
-}
-
-multiversion!(fn scalar_mean_loss_and_gradient(
-    m: &Mlp,
-    theta: &[f64],
-    batch: Option<&[usize]>,
-    grad: &mut [f64],
-    work: &mut [f64],
-) -> f64 => scalar_mean_loss_and_gradient_impl);
-
-#[inline(always)]
-fn scalar_sample_gradient_impl(
-    m: &Mlp,
-    theta: &[f64],
-    i: usize,
-    grad: &mut [f64],
-    work: &mut [f64],
-) -> f64 {
-    grad.fill(0.0);
-    let (acts, deltas) = work.split_at_mut(2 * m.hidden_total);
-    let x = m.data.x(i);
-    let u = m.forward(theta, x, acts);
-    m.backward(theta, x, acts, deltas, grad, 1.0);
-    u - m.data.y(i)
-}
-
-multiversion!(fn scalar_sample_gradient(
-    m: &Mlp,
-    theta: &[f64],
-    i: usize,
-    grad: &mut [f64],
-    work: &mut [f64],
-) -> f64 => scalar_sample_gradient_impl);
+multiversion!(
+    /// [`pass`] on one trajectory at level `simd` (its fused multiply–adds are then single
+    /// instructions, not calls into libm), in 4 × 4 tiles of values: 16 independent chains of
+    /// multiply–adds where one dot product at a time is bound by the latency of one.
+    fn mlp_scalar(
+        m: &Mlp,
+        theta: &[f64],
+        batch: Option<&[usize]>,
+        want: Want<'_, f64>,
+        work: &mut [f64],
+    ) -> f64 => avx512: pass::<f64, 4>, avx2: pass::<f64, 4>, baseline: pass::<f64, 4>
+);
 
 impl LaneGradient for Mlp {
     fn lane_workspace_len(&self, batch: usize) -> usize {
-        let rows = self.data.rows().max(batch);
-        rows * (self.widths[0] + 2 + 2 * self.hidden_total + 2 * self.max_width.max(1))
+        self.data.rows().max(batch) * self.row_scratch()
     }
 
     fn lanes_loss(&self, simd: Level, theta: &[Lane], work: &mut [Lane]) -> Lane {
-        mlp_lanes(simd, self, theta, None, None, work)
+        mlp_lanes(simd, self, theta, None, Want::Loss, work)
     }
 
     fn lanes_loss_and_gradient(
@@ -816,7 +767,7 @@ impl LaneGradient for Mlp {
         grad: &mut [Lane],
         work: &mut [Lane],
     ) -> Lane {
-        mlp_lanes(simd, self, theta, None, Some(grad), work)
+        mlp_lanes(simd, self, theta, None, Want::Gradient(grad), work)
     }
 
     fn lanes_per_sample(&self) -> bool {
@@ -831,7 +782,7 @@ impl LaneGradient for Mlp {
         grad: &mut [Lane],
         work: &mut [Lane],
     ) -> Lane {
-        mlp_lanes(simd, self, theta, Some(batch), Some(grad), work)
+        mlp_lanes(simd, self, theta, Some(batch), Want::Gradient(grad), work)
     }
 }
 
@@ -841,17 +792,17 @@ impl Objective for Mlp {
     }
 
     fn workspace_len(&self) -> usize {
-        2 * self.hidden_total + 2 * self.max_width
+        self.data.rows().min(SCALAR_CHUNK) * self.row_scratch()
     }
 
     fn loss(&self, theta: &[f64], work: &mut [f64]) -> f64 {
-        scalar_loss(level(), self, theta, work)
+        mlp_scalar(level(), self, theta, None, Want::Loss, work)
     }
 }
 
 impl Gradient for Mlp {
     fn loss_and_gradient(&self, theta: &[f64], grad: &mut [f64], work: &mut [f64]) -> f64 {
-        scalar_mean_loss_and_gradient(level(), self, theta, None, grad, work)
+        mlp_scalar(level(), self, theta, None, Want::Gradient(grad), work)
     }
 }
 
@@ -867,7 +818,14 @@ impl PerSampleGradient for Mlp {
         grad: &mut [f64],
         work: &mut [f64],
     ) -> f64 {
-        scalar_sample_gradient(level(), self, theta, i, grad, work)
+        mlp_scalar(
+            level(),
+            self,
+            theta,
+            Some(&[i]),
+            Want::OutputGradient(grad),
+            work,
+        )
     }
 
     fn batch_loss_and_gradient(
@@ -877,7 +835,14 @@ impl PerSampleGradient for Mlp {
         grad: &mut [f64],
         work: &mut [f64],
     ) -> f64 {
-        scalar_mean_loss_and_gradient(level(), self, theta, Some(batch), grad, work)
+        mlp_scalar(
+            level(),
+            self,
+            theta,
+            Some(batch),
+            Want::Gradient(grad),
+            work,
+        )
     }
 }
 
@@ -942,7 +907,7 @@ mod tests {
         let ls = super::super::LeastSquares::new(data, true);
         let theta: Vec<f64> = (0..9).map(|j| 0.1 * j as f64 - 0.3).collect();
         let (mut g1, mut g2) = (vec![0.0; 9], vec![0.0; 9]);
-        let f1 = m.loss_and_gradient(&theta, &mut g1, &mut []);
+        let f1 = m.loss_and_gradient(&theta, &mut g1, &mut vec![0.0; m.workspace_len()]);
         let f2 = ls.loss_and_gradient(&theta, &mut g2, &mut []);
         assert!((f1 - f2).abs() < 1e-14);
         for (a, b) in g1.iter().zip(&g2) {
@@ -972,9 +937,11 @@ mod tests {
     fn relu_gradient_matches_finite_differences_away_from_kinks() {
         let m = Mlp::new(teacher(), &[4, 3], Activation::Relu).unwrap();
         let theta = pseudo_random(m.dim(), 3);
-        let mut acts = vec![0.0; m.workspace_len()];
+        let mut work = vec![0.0; m.row_scratch()];
         for i in 0..16 {
-            m.forward(&theta, m.data.x(i), &mut acts);
+            pass::<f64, 4>(&m, &theta, Some(&[i]), Want::Loss, &mut work);
+            // After the row's inputs, y and f: z¹ (4), a¹ (4), z² (3), a² (3).
+            let acts = &work[m.widths[0] + 2..];
             for z in [&acts[0..4], &acts[8..11]] {
                 assert!(
                     z.iter().all(|z| z.abs() > 1e-3),
@@ -1029,6 +996,106 @@ mod tests {
         assert!(tanh(f64::NAN).is_nan());
         assert_eq!(tanh(f64::INFINITY), 1.0);
         assert_eq!(tanh(-0.0).to_bits(), (-0.0f64).to_bits());
+    }
+
+    /// The one body on lanes and on one f64, per lane, bit for bit: F, ∇F over all rows and over
+    /// a batch (longer than the data, with repeats), at every instruction-set level the CPU has,
+    /// with the one-trajectory scratch of every row and of 5 rows (chunks of 5, 5, 5, 1 rows: a
+    /// chunk's sums continue the last's, so the chunking changes no bit); and the output gradient
+    /// of one row at every level.
+    #[test]
+    fn one_trajectory_and_lane_passes_agree_bit_for_bit_at_every_level_and_chunking() {
+        let bits = |v: &[f64]| -> Vec<u64> { v.iter().map(|x| x.to_bits()).collect() };
+        for (hidden, act) in [
+            (vec![], Activation::Tanh),
+            (vec![9, 8], Activation::Tanh),
+            (vec![7, 6], Activation::Softplus),
+        ] {
+            let m = Mlp::new(teacher(), &hidden, act).unwrap();
+            let d = m.dim();
+            let n = m.data.rows();
+            let thetas: Vec<Vec<f64>> = (0..LANES as u64).map(|l| pseudo_random(d, l)).collect();
+            let theta_lanes: Vec<Lane> = (0..d)
+                .map(|j| Lane(std::array::from_fn(|l| thetas[l][j])))
+                .collect();
+            let batch: Vec<[usize; LANES]> = (0..21)
+                .map(|r| std::array::from_fn(|l| (r * 7 + l * 3) % n))
+                .collect();
+            let mut lane_work = vec![Lane::ZERO; m.lane_workspace_len(batch.len())];
+            let mut lane_grad = vec![Lane::ZERO; d];
+            let mut grad = vec![0.0; d];
+            for simd in Level::ALL.into_iter().filter(|&l| l <= Level::cpu()) {
+                for work_rows in [n, 5] {
+                    let mut work = vec![0.0; work_rows * m.row_scratch()];
+                    for b in [None, Some(&batch)] {
+                        let lane_batch = b.map(|b| b.as_slice());
+                        let loss = mlp_lanes(
+                            simd,
+                            &m,
+                            &theta_lanes,
+                            lane_batch,
+                            Want::Loss,
+                            &mut lane_work,
+                        );
+                        let with_grad = mlp_lanes(
+                            simd,
+                            &m,
+                            &theta_lanes,
+                            lane_batch,
+                            Want::Gradient(&mut lane_grad),
+                            &mut lane_work,
+                        );
+                        for (l, theta) in thetas.iter().enumerate() {
+                            let rows: Option<Vec<usize>> =
+                                b.map(|b| b.iter().map(|i| i[l]).collect());
+                            let rows = rows.as_deref();
+                            let case = format!(
+                                "{hidden:?} {act} {simd:?} {work_rows} rows, batch {}, lane {l}",
+                                b.is_some()
+                            );
+                            if rows.is_none() {
+                                let f = mlp_scalar(simd, &m, theta, None, Want::Loss, &mut work);
+                                assert_eq!(f.to_bits(), loss.0[l].to_bits(), "F, {case}");
+                            }
+                            let f = mlp_scalar(
+                                simd,
+                                &m,
+                                theta,
+                                rows,
+                                Want::Gradient(&mut grad),
+                                &mut work,
+                            );
+                            assert_eq!(f.to_bits(), with_grad.0[l].to_bits(), "F with ∇F, {case}");
+                            let lane_l: Vec<f64> = lane_grad.iter().map(|g| g.0[l]).collect();
+                            assert_eq!(bits(&grad), bits(&lane_l), "∇F, {case}");
+                        }
+                    }
+                }
+                // ∇_θ f at row 3 against the gradient of the one-row batch, which is e·∇_θ f.
+                let mut work = vec![0.0; m.workspace_len()];
+                let e = mlp_scalar(
+                    simd,
+                    &m,
+                    &thetas[0],
+                    Some(&[3]),
+                    Want::OutputGradient(&mut grad),
+                    &mut work,
+                );
+                let mut mean = vec![0.0; d];
+                let f = mlp_scalar(
+                    simd,
+                    &m,
+                    &thetas[0],
+                    Some(&[3]),
+                    Want::Gradient(&mut mean),
+                    &mut work,
+                );
+                assert_eq!((0.5 * e * e).to_bits(), f.to_bits());
+                for (g, gm) in grad.iter().zip(&mean) {
+                    assert!((e * g - gm).abs() <= 1e-14 * gm.abs().max(1.0), "{g} {gm}");
+                }
+            }
+        }
     }
 
     #[test]

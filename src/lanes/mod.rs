@@ -26,6 +26,7 @@ mod tanh;
 mod ziggurat_tables;
 
 pub use normal::{LaneRngs, noisy_step};
+pub(crate) use tanh::{Real, tanh_of};
 pub use tanh::{tanh, tanh_lane};
 
 use std::sync::OnceLock;
