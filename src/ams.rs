@@ -418,8 +418,8 @@ impl RelativeTarget {
     /// times as many (each look spends confidence) and at most 4 times (the spread of a few
     /// replicas is a rough guide, and heavy-tailed), never beyond the cap.
     fn next_replicas(&self, m: u64, relative: f64, look: u32) -> u64 {
-        use crate::estimate::interval::normal_quantile;
         use crate::estimate::sequential::look_level;
+        use crate::special::normal_quantile;
         let z = |j| normal_quantile(0.5 + look_level(self.confidence, j) / 2.0);
         let grow = if relative.is_finite() {
             ((relative / self.error) * (z(look + 1) / z(look)))

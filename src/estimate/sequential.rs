@@ -12,6 +12,7 @@
 
 use crate::error::ConfigError;
 use crate::estimate::{CiMethod, Interval, binomial_interval};
+use crate::special::normal_quantile;
 
 /// The first look is at this many trajectories (or the cap, if smaller).
 pub const FIRST_LOOK: u64 = 1024;
@@ -142,12 +143,6 @@ impl Target {
             look += 1;
         }
     }
-}
-
-/// Φ⁻¹(p).
-fn normal_quantile(p: f64) -> f64 {
-    use statrs::distribution::{ContinuousCDF, Normal};
-    Normal::standard().inverse_cdf(p)
 }
 
 #[cfg(test)]
