@@ -299,6 +299,19 @@ impl SplittingTally {
         (mean, (var / m).sqrt())
     }
 
+    /// One replica's relative spread: the replicas' sample standard deviation over their mean
+    /// (NaN while the mean is 0). With a score close to the committor it is about
+    /// √(ln(1/p)/N) for N paths; far above that, a few replicas carry most of the sum
+    /// ([`HEAVY_TAIL_SPREAD`]).
+    pub fn relative_spread(&self) -> f64 {
+        let (mean, se) = self.mean_and_standard_error();
+        if mean > 0.0 {
+            se * (self.replicas as f64).sqrt() / mean
+        } else {
+            f64::NAN
+        }
+    }
+
     /// Mean iterations per replica.
     pub fn mean_iterations(&self) -> f64 {
         self.iterations as f64 / self.replicas as f64
@@ -328,6 +341,15 @@ impl SplittingTally {
         }
     }
 }
+
+/// The relative spread ([`SplittingTally::relative_spread`]) above which the summary warns
+/// that the replicas are heavy-tailed and the interval may undercover. Measured on the exact
+/// cases of examples/ams_coverage.rs (40 replicas of 100 paths, 12 seeds each): where the 95 %
+/// interval covered 88–96 % of seeds (ml noise down to 10⁻¹², bounded noise at 10⁻⁹) every seed's
+/// spread was at most 2.4 and all but one at most 1.5; at bounded noise and 10⁻¹², where it
+/// covered 32 %, every seed's spread was at least 2.25. A spread this large means that the sum
+/// rests on a few replicas, and a Student-t interval on few effective replicas is unreliable.
+pub const HEAVY_TAIL_SPREAD: f64 = 2.0;
 
 /// An estimate of P(exit) with its interval (`hi` NaN: not resolved, see
 /// [`SplittingTally::estimate`]).
@@ -667,6 +689,16 @@ mod tests {
             });
         }
         Ok(t)
+    }
+
+    #[test]
+    fn the_relative_spread_is_one_replicas_standard_deviation_over_the_mean() {
+        // Estimates (1, 2, 3)·10⁻⁹ repeated: mean 2, sample variance over 3k replicas
+        // 2k/(3k − 1), so the spread is √(2k/(3k − 1))/2; at k = 10, √(20/29)/2.
+        let tally = cyclic(0..30).expect("not cancelled");
+        let want = (20.0_f64 / 29.0).sqrt() / 2.0;
+        assert!((tally.relative_spread() - want).abs() < 1e-12 * want);
+        assert!(SplittingTally::new(10).relative_spread().is_nan());
     }
 
     #[test]

@@ -852,11 +852,24 @@ impl fmt::Display for RunReport<'_> {
                     tally.replicas,
                 );
                 if exit.p > 0.0 {
+                    let spread = tally.relative_spread();
                     let _ = writeln!(
                         s,
-                        "               relative half-width of the interval {:.1}%",
-                        100.0 * exit.relative_halfwidth()
+                        "               relative half-width of the interval {:.1}%; replicas' \
+                         relative spread {:.2} (s.d./mean of one replica)",
+                        100.0 * exit.relative_halfwidth(),
+                        spread
                     );
+                    if spread > crate::ams::HEAVY_TAIL_SPREAD {
+                        let _ = writeln!(
+                            s,
+                            "  WARNING      the replicas' estimates are heavy-tailed (relative \
+                             spread {spread:.2} > {}): the sum rests on a few replicas and the \
+                             interval may undercover. More paths (--particles) narrow the spread; \
+                             see docs/tightness.md on bounded noise.",
+                            crate::ams::HEAVY_TAIL_SPREAD
+                        );
+                    }
                 }
                 if let Some(t) = &self.relative_target {
                     let looks = format!(

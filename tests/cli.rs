@@ -1593,6 +1593,42 @@ fn a_splitting_run_to_a_relative_error_meets_it_and_says_so() {
     assert_eq!(one, two);
 }
 
+/// Bounded noise at P(exit) ≈ 1.0e-12 (case bg-const-1e-12 of
+/// scripts/reference/rare_exit_values.txt), where the replicas are heavy-tailed: the summary
+/// warns; at ML noise (the ML_RARE case) it does not.
+#[test]
+fn heavy_tailed_splitting_replicas_are_flagged_in_the_summary() {
+    let bounded = [
+        "--problem",
+        "quadratic",
+        "--dim",
+        "1",
+        "--theta0",
+        "0.3",
+        "--radius",
+        "0.5",
+        "--noise",
+        "bounded",
+        "--sigma",
+        "0.0121",
+        "--eta",
+        "0.1",
+        "--steps",
+        "1000",
+        "--estimator",
+        "ams",
+    ];
+    let (row, summary) = run_row(&bounded);
+    assert!(
+        summary.contains("WARNING      the replicas' estimates are heavy-tailed"),
+        "{summary}"
+    );
+    assert!(row["exit_p"].parse::<f64>().unwrap() > 0.0);
+    let (_, summary) = run_row(&ML_RARE);
+    assert!(summary.contains("replicas' relative spread"), "{summary}");
+    assert!(!summary.contains("heavy-tailed"), "{summary}");
+}
+
 #[test]
 fn a_relative_target_that_the_cap_stops_is_reported_as_not_met() {
     let mut args = ML_RARE.to_vec();
