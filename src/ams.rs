@@ -53,10 +53,11 @@
 //! **Limits** (measured, docs/tightness.md). The estimator is unbiased for any score, but its
 //! variance depends on the score. Under bounded noise the exit is the sum of many steps' noise,
 //! which the one-step tail does not see: the replicas' estimates are heavy-tailed at 10⁻¹², and
-//! 40 replicas give wide intervals. Where the noise vanishes before any path can exit (the ring
-//! under ml noise from near its minima), every replica goes extinct and the probability is not
-//! resolved. Read the interval with its extinctions and relative half-width, and check the
-//! coverage on a case with a known answer before relying on it at a new setting.
+//! 40 replicas give wide intervals that often miss. The summary warns when the replicas' relative
+//! spread exceeds [`HEAVY_TAIL_SPREAD`]. Where the noise vanishes before any path can exit, every
+//! replica goes extinct and the probability is not resolved. Read the interval with its
+//! extinctions, relative half-width and spread, and check the coverage on a case with a known
+//! answer before relying on it at a new setting.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
