@@ -393,7 +393,8 @@ fn sweep_writes_one_row_per_point_with_the_last_flag_varying_fastest() {
         .args(["--out", out.to_str().unwrap()])
         .assert()
         .success()
-        .stdout(predicate::str::contains("P(stay) [interval]"));
+        .stdout(predicate::str::contains("P(stay) [interval]"))
+        .stdout(predicate::str::contains("P(exit) [interval]"));
     let text = read(&out);
     let header = text.lines().next().unwrap();
     let run_header = lojasim()
@@ -1591,6 +1592,28 @@ fn a_splitting_run_to_a_relative_error_meets_it_and_says_so() {
     one.remove("elapsed_s");
     two.remove("elapsed_s");
     assert_eq!(one, two);
+}
+
+/// A splitting sweep's table gives P(exit) in scientific notation (P(stay) reads 1.0000 there)
+/// and a dash for P(converge), which splitting does not estimate.
+#[test]
+fn a_splitting_sweep_table_prints_the_exit_probability_in_scientific_notation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.csv");
+    let output = lojasim()
+        .arg("sweep")
+        .args(ML_RARE)
+        .args(["--replicas", "4", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let p: f64 = column(&read(&out), "exit_p")[0].parse().unwrap();
+    assert!(
+        stdout.contains(&format!("{p:.3e} [")),
+        "no {p:.3e} in\n{stdout}"
+    );
+    assert!(stdout.contains("1.0000 [1.0000, 1.0000]  —"), "{stdout}");
 }
 
 /// Bounded noise at P(exit) ≈ 1.0e-12 (case bg-const-1e-12 of

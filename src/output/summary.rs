@@ -6,8 +6,10 @@ use crate::sweep::SettingsGrid;
 /// At most this many rows of the summary table are printed.
 pub const SUMMARY_ROWS: usize = 50;
 
-/// The summary a sweep prints: the swept values, N, both proportions with their intervals, 1 − δ
-/// and the bound status of each row (rows in grid order).
+/// The summary a sweep prints: the swept values, N, P(exit) in scientific notation (the digits
+/// that matter near 0, where P(stay) prints as 1.0000), both proportions with their intervals,
+/// 1 − δ and the bound status of each row (rows in grid order). A quantity a row does not have
+/// (P(converge) of a splitting row) prints as "—".
 pub fn table(grid: &SettingsGrid, rows: &[&Vec<String>]) -> String {
     let swept: Vec<usize> = (0..grid.axes().len())
         .filter(|&a| grid.axes()[a].len() > 1)
@@ -20,6 +22,7 @@ pub fn table(grid: &SettingsGrid, rows: &[&Vec<String>]) -> String {
             .chain(
                 [
                     "N",
+                    "P(exit) [interval]",
                     "P(stay) [interval]",
                     "P(converge) [interval]",
                     "1−δ",
@@ -33,22 +36,33 @@ pub fn table(grid: &SettingsGrid, rows: &[&Vec<String>]) -> String {
         cell.parse::<f64>()
             .map_or(cell.to_string(), |x| format!("{x:.4}"))
     };
+    let scientific = |cell: &str| {
+        cell.parse::<f64>().map_or(cell.to_string(), |x| {
+            if x == 0.0 {
+                "0".to_string()
+            } else {
+                format!("{x:.3e}")
+            }
+        })
+    };
     for (i, row) in rows.iter().enumerate().take(SUMMARY_ROWS) {
         let coords = grid.coordinates(i as u64);
         let mut line: Vec<String> = swept
             .iter()
             .map(|&a| grid.axes()[a].label(coords[a]).to_string())
             .collect();
-        let p = |name: &str| {
-            format!(
-                "{} [{}, {}]",
-                short(&row[col(&format!("{name}_p"))]),
-                short(&row[col(&format!("{name}_lo"))]),
-                short(&row[col(&format!("{name}_hi"))])
-            )
+        let interval = |name: &str, fmt: &dyn Fn(&str) -> String| {
+            let cells = ["p", "lo", "hi"].map(|end| row[col(&format!("{name}_{end}"))].as_str());
+            if cells.iter().all(|c| c.is_empty()) {
+                "—".to_string()
+            } else {
+                format!("{} [{}, {}]", fmt(cells[0]), fmt(cells[1]), fmt(cells[2]))
+            }
         };
+        let p = |name: &str| interval(name, &short);
         line.extend([
             row[col("trajectories")].clone(),
+            interval("exit", &scientific),
             p("stay"),
             p("converge"),
             short(&row[col("stay_bound")]),
