@@ -261,3 +261,217 @@ mod tests {
         assert_ne!(config_id(&s, &Experiment::new(&s).unwrap(), Some(0.01)), id);
     }
 }
+
+/// One setting of each problem kind, its canonical text and id pinned byte for byte. The ids are
+/// those `lojasim sweep` wrote for the same flags (see each setting's comment) before the
+/// landscapes took over their own config-id lines; a change here changes every stored row's id.
+#[cfg(test)]
+mod golden {
+    use super::*;
+    use crate::config::{EstimatorKind, NetworkSettings};
+    use crate::landscape::{Activation, ProblemKind};
+    use crate::noise::NoiseKind;
+    use crate::schedule::ScheduleKind;
+
+    const QUADRATIC: (&str, &str) = (
+        "lojasim-config\n\
+             problem=quadratic\n\
+             dim=3\n\
+             curvature=0.5;1;2\n\
+             theta0=0.3;0.2;0.1\n\
+             radius=0.3\n\
+             noise=bounded\n\
+             noise_dist=gaussian\n\
+             sigma=0.5\n\
+             schedule=constant\n\
+             eta=0.02\n\
+             gamma=\n\
+             n0=\n\
+             q=\n\
+             steps=50\n\
+             eps=0.000001\n\
+             seed=0\n\
+             ci=wilson\n\
+             confidence=0.95\n\
+             alpha=\n\
+             c_l=\n\
+             target_halfwidth=\n\
+             format=1\n",
+        "50c2d874dc6bb28e",
+    );
+
+    const RING: (&str, &str) = (
+        "lojasim-config\n\
+             problem=ring\n\
+             dim=4\n\
+             curvature=\n\
+             theta0=0.3225\n\
+             radius=0.3\n\
+             noise=ml\n\
+             noise_dist=gaussian\n\
+             sigma=1\n\
+             schedule=robbins-monro\n\
+             eta=\n\
+             gamma=0.2\n\
+             n0=1\n\
+             q=0.75\n\
+             steps=50\n\
+             eps=0.000001\n\
+             seed=0\n\
+             ci=wilson\n\
+             confidence=0.95\n\
+             alpha=\n\
+             c_l=\n\
+             target_halfwidth=\n\
+             format=1\n",
+        "a5340201779f99dd",
+    );
+
+    const LEAST_SQUARES: (&str, &str) = (
+        "lojasim-config\n\
+             problem=least-squares\n\
+             dim=5\n\
+             curvature=\n\
+             theta0=-0.1649790389838197;0.3183618133644133;0.05186003668826857;0.5497264657600417;-0.0000005832368827636232\n\
+             radius=0.3\n\
+             noise=minibatch\n\
+             noise_dist=\n\
+             sigma=2.9744247770981613\n\
+             schedule=constant\n\
+             eta=0.05\n\
+             gamma=\n\
+             n0=\n\
+             q=\n\
+             steps=50\n\
+             eps=0.000001\n\
+             seed=0\n\
+             ci=wilson\n\
+             confidence=0.95\n\
+             alpha=\n\
+             c_l=\n\
+             target_halfwidth=\n\
+             format=1\n\
+             data=684089e9b361041f\n\
+             bias=true\n\
+             constant_samples=64\n\
+             batch=4\n\
+             batch_mode=with-replacement\n",
+        "fdbaada2694750ab",
+    );
+
+    const MLP: (&str, &str) = (
+        "lojasim-config\n\
+             problem=mlp\n\
+             dim=26\n\
+             curvature=\n\
+             theta0=-0.43298033910432093;0.3743878535591809;-0.08005394711681629;-0.019971907554429423;-0.2654006106433773;0.14535946814664602;0.3239436009802967;0.3394769225285913;0.5573656516333464;-0.05514841734149231;1.3076491738549145;-0.4664694519591957;-0.0037655449156690905;0.03927215365215459;0;-0.5660184402321071;-0.44622583726050086;-0.509810561886281;0.20574339819098364;-0.29975252625485155;-1.0288394101931535;0;0.09373453082403663;-0.04163289821981151;-0.5610053911186725;0.024858286920493564\n\
+             radius=0.3\n\
+             noise=ml\n\
+             noise_dist=gaussian\n\
+             sigma=1\n\
+             schedule=constant\n\
+             eta=0.00000013776417893324698\n\
+             gamma=\n\
+             n0=\n\
+             q=\n\
+             steps=20\n\
+             eps=0.000001\n\
+             seed=0\n\
+             ci=wilson\n\
+             confidence=0.95\n\
+             alpha=\n\
+             c_l=\n\
+             target_halfwidth=\n\
+             format=1\n\
+             data=684089e9b361041f\n\
+             bias=false\n\
+             hidden=3;2\n\
+             activation=relu\n\
+             constant_samples=4\n\
+             estimator=ams\n\
+             particles=4\n\
+             score=tail\n",
+        "cc4545fed1f5580d",
+    );
+
+    fn assert_pinned(s: &Settings, (text, id): (&str, &str)) {
+        let e = Experiment::new(s).unwrap();
+        assert_eq!(canonical(s, &e, None), text, "{}", s.problem);
+        assert_eq!(config_id(s, &e, None).to_string(), id, "{}", s.problem);
+    }
+
+    /// `--problem quadratic --curvature '0.5;1;2' --theta0 '0.3;0.2;0.1' --noise bounded
+    /// --sigma 0.5 --eta 0.02 --steps 50 --trajectories 10`
+    #[test]
+    fn a_quadratic_point_keeps_its_config_id() {
+        let s = Settings {
+            problem: ProblemKind::Quadratic,
+            curvature: vec![0.5, 1.0, 2.0],
+            theta0: vec![0.3, 0.2, 0.1],
+            noise: NoiseKind::Bounded,
+            sigma: Some(0.5),
+            eta: Some(0.02),
+            steps: 50,
+            trajectories: Some(10),
+            ..Settings::default()
+        };
+        assert_pinned(&s, QUADRATIC);
+    }
+
+    /// `--problem ring --dim 4 --schedule robbins-monro --gamma 0.2 --steps 50 --trajectories 10`
+    #[test]
+    fn a_ring_point_keeps_its_config_id() {
+        let s = Settings {
+            problem: ProblemKind::Ring,
+            dim: Some(4),
+            schedule: ScheduleKind::RobbinsMonro,
+            gamma: Some(0.2),
+            steps: 50,
+            trajectories: Some(10),
+            ..Settings::default()
+        };
+        assert_pinned(&s, RING);
+    }
+
+    /// `--problem least-squares --bias --init-steps 100 --noise minibatch --batch 4 --steps 50
+    /// --trajectories 10`
+    #[test]
+    fn a_least_squares_point_keeps_its_config_id() {
+        let s = Settings {
+            problem: ProblemKind::LeastSquares,
+            noise: NoiseKind::Minibatch,
+            steps: 50,
+            trajectories: Some(10),
+            network: NetworkSettings {
+                bias: true,
+                init_steps: 100,
+                batch: Some(4),
+                ..NetworkSettings::default()
+            },
+            ..Settings::default()
+        };
+        assert_pinned(&s, LEAST_SQUARES);
+    }
+
+    /// `--problem mlp --hidden 3,2 --activation relu --init-steps 200 --constant-samples 4
+    /// --steps 20 --estimator ams --replicas 2 --particles 4`
+    #[test]
+    fn an_mlp_point_keeps_its_config_id() {
+        let s = Settings {
+            problem: ProblemKind::Mlp,
+            steps: 20,
+            estimator: EstimatorKind::Ams,
+            replicas: Some(2),
+            particles: Some(4),
+            network: NetworkSettings {
+                hidden: vec![3, 2],
+                activation: Activation::Relu,
+                init_steps: 200,
+                constant_samples: 4,
+                ..NetworkSettings::default()
+            },
+            ..Settings::default()
+        };
+        assert_pinned(&s, MLP);
+    }
+}
