@@ -1,6 +1,5 @@
 //! The `lojasim` command line: parses flags into checked settings, calls the library, writes output.
 
-use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,16 +16,15 @@ use lojasim::engine::{self, Control};
 use lojasim::estimate::CiMethod;
 use lojasim::landscape::{Activation, ProblemKind};
 use lojasim::noise::{BatchMode, NoiseDist, NoiseKind};
-use lojasim::output::sweep_csv::{self, RowKey};
+use lojasim::output::resume::{Finished, ResumeError};
+use lojasim::output::sweep_csv;
 use lojasim::output::{self, AppendCsv, OutputError};
 use lojasim::report::{
     CONSTANTS_COLUMNS, CSV_COLUMNS, ConstantsReport, RunReport, constants_source_name,
 };
 use lojasim::runner::GridLosses;
 use lojasim::schedule::ScheduleKind;
-use lojasim::sweep::{
-    DEFAULT_MAX_POINTS, PlannedPoint, SettingsGrid, Shard, config_id, grid, plan, run_point,
-};
+use lojasim::sweep::{DEFAULT_MAX_POINTS, SettingsGrid, Shard, config_id, grid, plan, run_point};
 use lojasim::{ConfigError, Experiment};
 
 /// `println!` that does not panic when standard output is closed (`lojasim run | head -1`): the
@@ -676,6 +674,12 @@ impl From<OutputError> for Failure {
     }
 }
 
+impl From<ResumeError> for Failure {
+    fn from(e: ResumeError) -> Self {
+        Failure::Usage(e.into())
+    }
+}
+
 fn usage(message: String) -> Failure {
     Failure::Usage(anyhow::anyhow!(message))
 }
@@ -1047,29 +1051,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
 
     let header = sweep_csv::header();
     let (mut out, resumed) = AppendCsv::open("--out", &args.out, &header, args.force, args.resume)?;
-    let version = sweep_csv::column("version");
-    if let Some(row) = resumed
-        .rows
-        .iter()
-        .find(|r| r[version] != env!("CARGO_PKG_VERSION"))
-    {
-        return Err(usage(format!(
-            "--out {} holds rows of lojasim {}, this is {}: resume with that version or write a new file",
-            args.out.display(),
-            row[version],
-            env!("CARGO_PKG_VERSION")
-        )));
-    }
-    let mut done: HashMap<RowKey, Vec<String>> = HashMap::new();
-    for row in resumed.rows {
-        let key = RowKey::of_row(&row).ok_or_else(|| {
-            usage(format!(
-                "--out {}: a row has a malformed trajectory range",
-                args.out.display()
-            ))
-        })?;
-        done.insert(key, row);
-    }
+    let mut done = Finished::from_rows("--out", &args.out, resumed.rows)?;
     let mut curves = match &args.curves_out {
         Some(path) => {
             let (mut file, kept) = AppendCsv::open(
@@ -1079,21 +1061,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
                 args.force,
                 args.resume,
             )?;
-            // Curves are written before their row, so after an interruption the curves file may
-            // hold a point without a row: drop those (that point is recomputed).
-            let finished: HashSet<(String, String, String)> = done
-                .values()
-                .map(|r| {
-                    let c = |n| r[sweep_csv::column(n)].clone();
-                    (c("config_id"), c("traj_start"), c("traj_end"))
-                })
-                .collect();
-            let keep: Vec<Vec<String>> = kept
-                .rows
-                .iter()
-                .filter(|r| finished.contains(&(r[0].clone(), r[1].clone(), r[2].clone())))
-                .cloned()
-                .collect();
+            let keep = done.curves_to_keep(&kept.rows);
             if keep.len() != kept.rows.len() {
                 file.replace_rows(&output::curves::CURVE_COLUMNS, &keep)?;
             }
@@ -1105,7 +1073,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         tell!(
             "resuming {}: {} finished rows kept{}",
             args.out.display(),
-            done.len(),
+            done.kept(),
             if resumed.dropped_bytes > 0 {
                 format!(
                     ", an incomplete last line ({} bytes) dropped",
@@ -1117,10 +1085,7 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         );
     }
 
-    let todo: Vec<&PlannedPoint> = points
-        .iter()
-        .filter(|p| !done.contains_key(&p.key))
-        .collect();
+    let todo = done.missing(&points);
     let total: u64 = todo.iter().map(|p| p.range.end - p.range.start).sum();
     let cancel = cancel_on_ctrl_c();
     let units = match args.estimator.estimator {
@@ -1134,7 +1099,6 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         cancel: Some(&cancel),
         grid_losses: grid_losses(curves.is_some()),
     };
-    let finished_before = done.len();
     let outcome = pool.install(|| -> Result<(), Failure> {
         for p in &todo {
             let start = Instant::now();
@@ -1177,13 +1141,12 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     if let Some(c) = curves {
         c.finish()?;
     }
-    let rows: Vec<&Vec<String>> = points.iter().map(|p| &done[&p.key]).collect();
-    let summary = output::summary::table(&grid, &rows);
+    let summary = output::summary::table(&grid, &done.rows_of(&points));
     let note = format!(
         "{} points, {} computed now, {} kept; rows in {}",
         points.len(),
-        done.len() - finished_before,
-        finished_before,
+        done.len() - done.kept(),
+        done.kept(),
         args.out.display()
     );
     if args.out == Path::new("-") {

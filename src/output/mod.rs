@@ -1,5 +1,6 @@
 //! Output files of sweeps: the append-only CSV that survives interruption ([`AppendCsv`]), the
-//! sweep row layout ([`sweep_csv`]), curves ([`curves`]) and the merge of shard files ([`merge`]).
+//! sweep row layout ([`sweep_csv`]), curves ([`curves`]), the merge of shard files ([`merge`]) and
+//! the reconciliation of a resumed file with the planned points ([`resume`]).
 //!
 //! Atomicity. A file is created whole or not at all: its header is written to a temporary file
 //! beside the target, synced and renamed over it. Afterwards every row is appended with a single
@@ -13,6 +14,7 @@
 mod append;
 pub mod curves;
 pub mod merge;
+pub mod resume;
 pub mod summary;
 pub mod sweep_csv;
 

@@ -3,7 +3,7 @@
 use std::ops::Range;
 
 use crate::report::{CSV_COLUMNS, Measurement, RunReport};
-use crate::sweep::ConfigId;
+use crate::sweep::{ConfigId, RowKey};
 
 /// Columns a sweep row adds after `run`'s, in order.
 ///
@@ -86,28 +86,18 @@ pub fn record(
     row
 }
 
-/// What identifies a row for `--resume`: the point and the trajectories it was asked to cover
-/// (the shard's range, or [0, cap) for a run to a target half-width).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RowKey {
-    pub config_id: String,
-    pub start: u64,
-    pub planned_end: u64,
-}
-
-impl RowKey {
-    /// The key of a row read back from a file (`None` if its range cells are not integers).
-    pub fn of_row(row: &[String]) -> Option<RowKey> {
-        let cell = |name| row[column(name)].as_str();
-        let planned = if cell("looks").is_empty() {
-            cell("traj_end")
-        } else {
-            cell("traj_total")
-        };
-        Some(RowKey {
-            config_id: cell("config_id").to_string(),
-            start: cell("traj_start").parse().ok()?,
-            planned_end: planned.parse().ok()?,
-        })
-    }
+/// The key of a row read back from a file: the point and the trajectories it was asked to cover
+/// (`None` if its range cells are not integers).
+pub fn row_key(row: &[String]) -> Option<RowKey> {
+    let cell = |name| row[column(name)].as_str();
+    let planned = if cell("looks").is_empty() {
+        cell("traj_end")
+    } else {
+        cell("traj_total")
+    };
+    Some(RowKey {
+        config_id: cell("config_id").to_string(),
+        start: cell("traj_start").parse().ok()?,
+        planned_end: planned.parse().ok()?,
+    })
 }

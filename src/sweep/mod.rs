@@ -11,7 +11,7 @@ mod product;
 mod shard;
 
 pub use config_id::{ConfigId, config_id};
-pub use plan::{PlanError, PlannedPoint, plan};
+pub use plan::{PlanError, PlannedPoint, RowKey, plan};
 pub use point::{PointResult, run_point};
 pub use product::{Axis, DEFAULT_MAX_POINTS, SettingsGrid};
 pub use shard::Shard;

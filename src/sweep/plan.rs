@@ -9,7 +9,6 @@ use rayon::prelude::*;
 use crate::config::{Experiment, Settings};
 use crate::error::ConfigError;
 use crate::estimate::sequential::Target;
-use crate::output::sweep_csv::RowKey;
 
 use super::{ConfigId, SettingsGrid, Shard, config_id};
 
@@ -23,6 +22,15 @@ pub struct PlannedPoint {
     pub target: Option<Target>,
     /// The key of its row in the output file (for `--resume`).
     pub key: RowKey,
+}
+
+/// What identifies a row of a sweep file for `--resume`: the point and the trajectories it was
+/// asked to cover (the shard's range, or [0, cap) for a run to a target half-width).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RowKey {
+    pub config_id: String,
+    pub start: u64,
+    pub planned_end: u64,
 }
 
 /// Why a sweep cannot start.
