@@ -1,0 +1,59 @@
+//! `lojasim bound`: the theory's constants and bounds for one configuration, without simulating.
+
+use clap::Args;
+
+use lojasim::Experiment;
+use lojasim::report::constants_source_name;
+
+use super::Failure;
+use super::experiment::{EstimatorArgs, ExperimentArgs, Threads};
+
+#[derive(Args, Debug)]
+pub struct BoundArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    #[command(flatten)]
+    pub threads: Threads,
+}
+
+/// Runs `lojasim bound`.
+pub fn execute(args: BoundArgs) -> Result<(), Failure> {
+    let settings = args
+        .experiment
+        .settings("bound", &EstimatorArgs::default())?;
+    let e = args
+        .threads
+        .pool()?
+        .install(|| Experiment::new(&settings))?;
+    let b = e.bound();
+    let opt = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.6}"));
+    say!("problem        {}, d = {}", e.problem.kind, e.dim());
+    say!("F(θ0)          {:.6e}", e.f0);
+    say!("radius r       {}", e.radius);
+    say!(
+        "α              {:.6} ({} constants)",
+        e.constants.alpha,
+        constants_source_name(e.constants.source)
+    );
+    say!("C_L            {:.6}", e.constants.c_l);
+    say!("ρ              {}", opt(b.rho));
+    say!("δ              {}", opt(b.delta));
+    let vac = |x: Option<f64>| {
+        if x.is_some_and(|v| v <= 0.0) {
+            "  (vacuous)"
+        } else {
+            ""
+        }
+    };
+    say!("P(stay) ≥      {}{}", opt(b.stay_bound), vac(b.stay_bound));
+    say!(
+        "P(converge) ≥  {}{}",
+        opt(b.converge_bound),
+        vac(b.converge_bound)
+    );
+    if let Some(why) = b.not_applicable {
+        say!("not applicable {why}");
+    }
+    say!("Chatterjee     4·F(θ0) < r²·α: {}", b.chatterjee);
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! Where a command's results go (standard output or files written atomically), its progress bar
+//! and its Ctrl-C flag.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use lojasim::output;
+use lojasim::runner::GridLosses;
+
+use super::{Failure, usage};
+
+/// Where a whole-file output goes: standard output, or a file written whole at the end by
+/// [`output::write_atomically`] (temporary file beside it, then rename; a device such as
+/// /dev/null is written in place), so an interrupted run never leaves a partial file.
+pub enum Output {
+    Stdout,
+    File {
+        flag: &'static str,
+        path: PathBuf,
+        overwrite: bool,
+    },
+}
+
+impl Output {
+    /// Checks the output of `flag` before any work starts, so that a bad path fails at once.
+    pub fn open(flag: &'static str, path: &Path, force: bool) -> Result<Self, Failure> {
+        if path == Path::new("-") {
+            return Ok(Output::Stdout);
+        }
+        output::refuse_directory(flag, path)?;
+        let file = Output::File {
+            flag,
+            path: path.to_path_buf(),
+            overwrite: force,
+        };
+        if output::is_special_file(path) {
+            return Ok(file);
+        }
+        if path.exists() && !force {
+            return Err(usage(format!(
+                "{flag} {} already exists; pass --force to overwrite it",
+                path.display()
+            )));
+        }
+        // Probe the directory with the same kind of temporary file the final write uses.
+        output::temp_file_beside(flag, path).map_err(|e| usage(e.to_string()))?;
+        Ok(file)
+    }
+
+    pub fn write_csv(self, header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
+        self.write_with(|w| {
+            let mut csv = csv::Writer::from_writer(w);
+            csv.write_record(header)?;
+            for row in rows {
+                csv.write_record(row)?;
+            }
+            csv.flush()?;
+            Ok(())
+        })
+    }
+
+    pub fn write_with(
+        self,
+        write: impl Fn(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        match self {
+            Output::Stdout => write(&mut std::io::stdout().lock()),
+            Output::File {
+                flag,
+                path,
+                overwrite,
+            } => {
+                let mut bytes = Vec::new();
+                write(&mut bytes)?;
+                output::write_atomically(flag, &path, &bytes, overwrite)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The Ctrl-C flag: set by the handler, polled by the engine between blocks.
+pub fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    // Failing to install the handler only loses the clean shutdown, so it is not fatal.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    cancel
+}
+
+/// Refuses two output flags with the same destination: two CSVs would be interleaved on standard
+/// output, or one file would replace the other. Devices (`/dev/null`) may be shared.
+pub fn distinct_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<(), Failure> {
+    let stdout = Path::new("-");
+    let given: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|&(flag, path)| path.map(|p| (flag, p)))
+        .collect();
+    for (i, &(flag, path)) in given.iter().enumerate() {
+        for &(earlier, other) in &given[..i] {
+            let same = if path == stdout || other == stdout {
+                path == other
+            } else {
+                !output::is_special_file(path)
+                    && output::destination(path)
+                        .is_some_and(|d| Some(d) == output::destination(other))
+            };
+            if same {
+                return Err(usage(if path == stdout {
+                    format!(
+                        "{flag} -: standard output is already {earlier}'s; write one of them to a file"
+                    )
+                } else {
+                    format!(
+                        "{flag} {}: the same file as {earlier}; give each output its own file",
+                        path.display()
+                    )
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints a command's summary (to standard error when its CSV row goes to standard output), then
+/// writes the row with its header to `output`, if any.
+pub fn summary_and_row(
+    summary: &impl std::fmt::Display,
+    output: Option<Output>,
+    header: &[&str],
+    row: Vec<String>,
+) -> Result<(), Failure> {
+    if matches!(output, Some(Output::Stdout)) {
+        tell!("{summary}");
+    } else {
+        say!("{summary}");
+    }
+    if let Some(output) = output {
+        output.write_csv(header, &[row]).map_err(Failure::Other)?;
+    }
+    Ok(())
+}
+
+/// F at every curve-grid step only when a curves file will hold it (it costs extra full losses
+/// with minibatch noise and changes nothing else).
+pub fn grid_losses(curves: bool) -> GridLosses {
+    if curves {
+        GridLosses::All
+    } else {
+        GridLosses::Free
+    }
+}
+
+/// A bar on standard error counting `total` `what` (e.g. "trajectories").
+pub fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    // indicatif draws nothing when stderr is not a terminal.
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {what}  {{per_sec}}  eta {{eta}}"
+        ))
+        .expect("valid template"),
+    );
+    bar
+}

@@ -1,0 +1,153 @@
+//! The subcommands: their flags (declared once, with default, help and checks beside them), how
+//! they become checked settings, and what each command does with the library's results. One file
+//! per subcommand; the flags several share are in [`experiment`], the handling of output files,
+//! progress and Ctrl-C in [`io`].
+
+/// `println!` that does not panic when standard output is closed (`lojasim run | head -1`): the
+/// failed write is dropped, so the output files are still written (`run` prints its summary before
+/// writing `--out`) and the exit status is unchanged; the reader loses only lines it did not read.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `eprintln!` that does not panic when standard error is closed; the exit status still tells.
+macro_rules! tell {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
+pub mod bound;
+pub mod constants;
+pub mod experiment;
+pub mod init;
+pub mod io;
+pub mod merge;
+pub mod run;
+pub mod sweep;
+
+use clap::{Parser, Subcommand};
+
+use lojasim::ConfigError;
+use lojasim::output::OutputError;
+use lojasim::output::resume::ResumeError;
+
+#[derive(Parser, Debug)]
+#[command(name = "lojasim", version, about = "Monte Carlo estimates of what An & Lu's SGD convergence theorem bounds", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate one configuration: P(stay in the ball) and P(converge), with intervals, beside the bound.
+    Run(run::RunArgs),
+    /// Simulate every point of a grid of flag values, one CSV row per point (see docs/sweeps.md).
+    #[command(after_help = sweep::SWEEP_HELP)]
+    Sweep(sweep::SweepArgs),
+    /// Combine the files of a sharded sweep into the rows of the unsharded run.
+    Merge(merge::MergeArgs),
+    /// Print the theoretical constants and bounds for a configuration, without simulating.
+    Bound(bound::BoundArgs),
+    /// Estimate α, C_L, σ (minibatch) and the empirical-NTK bound over the ball, by sampling
+    /// (estimates, not certificates).
+    Constants(constants::ConstantsArgs),
+    /// Write the starting point θ0 a run would use, one number per line (a --theta0-file).
+    Init(init::InitArgs),
+}
+
+/// Failures, by exit status: bad input is 2 (as for clap's own usage errors), an interrupted run
+/// 130 (as for a shell's SIGINT), anything else 1.
+pub enum Failure {
+    Usage(anyhow::Error),
+    /// What was kept, for the message.
+    Interrupted(String),
+    Other(anyhow::Error),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::Usage(e.into())
+    }
+}
+
+impl From<OutputError> for Failure {
+    fn from(e: OutputError) -> Self {
+        match e {
+            OutputError::Io { .. } => Failure::Other(e.into()),
+            _ => Failure::Usage(e.into()),
+        }
+    }
+}
+
+impl From<ResumeError> for Failure {
+    fn from(e: ResumeError) -> Self {
+        Failure::Usage(e.into())
+    }
+}
+
+pub fn usage(message: String) -> Failure {
+    Failure::Usage(anyhow::anyhow!(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use experiment::EstimatorArgs;
+    use lojasim::Settings;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flag_defaults_are_the_library_defaults() {
+        let cli = Cli::parse_from(["lojasim", "run"]);
+        let Command::Run(args) = cli.command else {
+            panic!("expected run")
+        };
+        assert_eq!(
+            args.experiment
+                .settings("run", &EstimatorArgs::default())
+                .unwrap(),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn run_reads_a_comma_list_of_a_vector_flag_as_coordinates() {
+        let cli = Cli::parse_from([
+            "lojasim",
+            "run",
+            "--theta0",
+            "0.1,0.2",
+            "--curvature",
+            "1;2",
+        ]);
+        let Command::Run(args) = cli.command else {
+            panic!("expected run")
+        };
+        let s = args
+            .experiment
+            .settings("run", &EstimatorArgs::default())
+            .unwrap();
+        assert_eq!((s.theta0, s.curvature), (vec![0.1, 0.2], vec![1.0, 2.0]));
+        let cli = Cli::parse_from(["lojasim", "run", "--eta", "0.1,0.2"]);
+        let Command::Run(args) = cli.command else {
+            panic!("expected run")
+        };
+        let e = args
+            .experiment
+            .settings("run", &EstimatorArgs::default())
+            .unwrap_err();
+        assert_eq!(e.flag, "--eta");
+        assert!(e.message.contains("use `lojasim sweep`"));
+    }
+}
