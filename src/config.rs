@@ -294,19 +294,26 @@ impl Problem {
                 activation: net.activation,
             },
         };
-        if !s.problem.uses_data() {
-            let only_data = "applies only to --problem least-squares or mlp";
-            for (flag, given) in [
-                ("--data", net.data.is_some()),
-                ("--target", net.target.is_some()),
-                ("--theta0-file", net.theta0_file.is_some()),
-            ] {
-                if given {
-                    return Err(ConfigError::new(flag, only_data));
-                }
+        for (flag, given) in [
+            ("--data", net.data.is_some()),
+            ("--target", net.target.is_some()),
+            ("--theta0-file", net.theta0_file.is_some()),
+        ] {
+            if given && !s.problem.takes(flag) {
+                return Err(ConfigError::new(
+                    flag,
+                    format!(
+                        "applies only to --problem {}",
+                        ProblemKind::names_taking(flag)
+                    ),
+                ));
             }
+        }
+        let kind = s.problem.spec();
+        let (memory_flag, memory_fix) = kind.memory_flag();
+        let Some(model) = kind.data() else {
             let dim = resolve_dim(s)?;
-            check_simulation_memory(dim, "--dim", "use a smaller --dim")?;
+            check_simulation_memory(dim, memory_flag, memory_fix)?;
             let theta0 = if s.theta0.is_empty() {
                 vec![DEFAULT_THETA0; dim]
             } else {
@@ -322,7 +329,7 @@ impl Problem {
                 init: None,
                 f0,
             });
-        }
+        };
         let spec = DataSpec {
             source: net
                 .data
@@ -346,11 +353,7 @@ impl Problem {
                 ),
             ));
         }
-        if s.problem == ProblemKind::Mlp {
-            check_simulation_memory(dim, "--hidden", "use narrower or fewer --hidden layers")?;
-        } else {
-            check_simulation_memory(dim, "--data", "use data with fewer columns")?;
-        }
+        check_simulation_memory(dim, memory_flag, memory_fix)?;
         let landscape = landscape::build(&settings, dim, Some(&data))?;
         let init = (net.theta0_file.is_none() && s.theta0.is_empty())
             .then_some((net.init_seed, net.init_steps));
@@ -366,10 +369,7 @@ impl Problem {
         } else if !s.theta0.is_empty() {
             landscape::broadcast("--theta0", &s.theta0, dim)?
         } else {
-            let shapes: Vec<(usize, usize)> = match s.problem {
-                ProblemKind::Mlp => landscape::layer_shapes(data.features(), &net.hidden).collect(),
-                _ => vec![(data.features() + usize::from(net.bias), 1)],
-            };
+            let layers = model.init_layers(&settings.network, data.features());
             let eta = check::positive("--init-eta", net.init_eta)?;
             let key = format!(
                 "{settings:?} data {:016x} seed {} steps {} eta {:016x}",
@@ -379,9 +379,7 @@ impl Problem {
                 eta.to_bits()
             );
             pretrained_start(key, || {
-                // Least squares has no separate bias vector: its intercept is the last weight.
-                let mut theta =
-                    init::lecun_normal(&shapes, s.problem == ProblemKind::Mlp, net.init_seed);
+                let mut theta = init::lecun_normal(&layers.layers, layers.biases, net.init_seed);
                 init::pretrain(landscape.as_ref(), &mut theta, net.init_steps, eta);
                 theta
             })
@@ -729,7 +727,7 @@ fn resolve_dim(s: &Settings) -> Result<usize, ConfigError> {
         ("--curvature", s.curvature.len()),
     ]
     .into_iter()
-    .filter(|&(flag, n)| n > 1 && (flag != "--curvature" || s.problem == ProblemKind::Quadratic))
+    .filter(|&(flag, n)| n > 1 && (flag == "--theta0" || s.problem.takes(flag)))
     .collect::<Vec<_>>();
     let dim = match s.dim {
         Some(0) => return Err(ConfigError::new("--dim", "must be ≥ 1 (got 0)")),
@@ -777,8 +775,9 @@ fn noise_model(s: &Settings, landscape: &dyn Landscape) -> Result<NoiseModel, Co
                 return Err(ConfigError::new(
                     "--noise",
                     format!(
-                        "minibatch needs a loss that is a mean over data rows (--problem \
-                         least-squares or mlp), not --problem {}",
+                        "minibatch needs a loss that is a mean over data rows (--problem {}), \
+                         not --problem {}",
+                        ProblemKind::names_taking("--data"),
                         s.problem
                     ),
                 ));

@@ -8,7 +8,7 @@ use crate::constants::Estimates;
 use crate::error::ConfigError;
 use crate::estimate::exact_sum::ExactSum;
 use crate::estimate::{Interval, IntervalError, binomial_interval};
-use crate::landscape::{ConstantsSource, ProblemKind};
+use crate::landscape::{ConstantsSource, Param};
 use crate::noise::NoiseModel;
 use crate::tally::Tally;
 use crate::theory::{Bound, BoundStatus};
@@ -311,34 +311,16 @@ impl<'a> RunReport<'a> {
             constants_source_name(e.constants.source),
         );
         row.set("theta0", list(&e.theta0));
-        row.set(
-            "curvature",
-            if e.problem.kind == ProblemKind::Quadratic {
-                list(&e.problem.curvature)
-            } else {
-                String::new()
-            },
-        );
+        for column in LANDSCAPE_COLUMNS {
+            row.set(column, "");
+        }
+        for (column, value) in e.problem.kind.spec().csv_cells(&e.problem) {
+            assert!(LANDSCAPE_COLUMNS.contains(&column), "{column}");
+            row.set(column, cell(value));
+        }
         row.set(
             "data",
             e.data.as_ref().map_or(String::new(), |d| d.name.clone()),
-        );
-        let mlp = e.problem.kind == ProblemKind::Mlp;
-        row.set(
-            "hidden",
-            if mlp {
-                hidden(&e.problem.network.hidden)
-            } else {
-                String::new()
-            },
-        );
-        row.set(
-            "activation",
-            if mlp {
-                e.problem.network.activation.name()
-            } else {
-                ""
-            },
         );
         row.set("batch", batch.map_or(String::new(), |(b, _)| b.to_string()));
         row.set("batch_mode", batch.map_or("", |(_, m)| m.name()));
@@ -652,13 +634,23 @@ fn fmt_ratio(x: f64) -> String {
     }
 }
 
-/// Hidden widths as written on the command line, e.g. `32,32`.
-fn hidden(widths: &[usize]) -> String {
-    widths
-        .iter()
-        .map(|w| w.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+/// The columns a landscape fills with its own settings ([`crate::landscape::Spec::csv_cells`]);
+/// empty for a landscape that does not name them.
+const LANDSCAPE_COLUMNS: [&str; 3] = ["curvature", "hidden", "activation"];
+
+/// A landscape setting as one CSV cell: numbers as [`list`], widths as written on the command
+/// line (e.g. `32,32`).
+fn cell(value: Param<'_>) -> String {
+    match value {
+        Param::Numbers(values) => list(values),
+        Param::Widths(widths) => widths
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        Param::Name(name) => name.to_string(),
+        Param::Switch(on) => on.to_string(),
+    }
 }
 
 /// A list of values as one CSV cell: the single value, or all of them separated by `;` (a list
@@ -728,23 +720,9 @@ impl fmt::Display for RunReport<'_> {
             e.dim()
         );
         if let Some(d) = &e.data {
-            let model = match e.problem.kind {
-                ProblemKind::Mlp => format!(
-                    "network {} → {} → 1, {}",
-                    d.features(),
-                    hidden(&e.problem.network.hidden).replace(',', " → "),
-                    e.problem.network.activation
-                )
-                .replace(" →  →", " →"),
-                _ => format!(
-                    "linear model{}",
-                    if e.problem.network.bias {
-                        " with bias"
-                    } else {
-                        ""
-                    }
-                ),
-            };
+            let model = e.problem.kind.spec().data().map_or(String::new(), |m| {
+                m.describe(&e.problem.network, d.features())
+            });
             let _ = writeln!(
                 s,
                 "  data         {}: n = {} rows, p = {} features, target '{}'; {model}",

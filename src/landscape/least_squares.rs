@@ -20,8 +20,12 @@
 
 use std::sync::Arc;
 
-use super::{BallConstants, ConstantsSource, Gradient, Landscape, Objective, PerSampleGradient};
+use super::{
+    BallConstants, ConstantsSource, DataModel, Gradient, InitLayers, Landscape, NetworkShape,
+    Objective, Param, PerSampleGradient, ProblemSettings, Spec, needs_data,
+};
 use crate::data::Dataset;
+use crate::error::ConfigError;
 use crate::linalg::symmetric_eigen;
 
 /// F(θ) = |Aθ − y|²/(2n) on a data set.
@@ -206,6 +210,70 @@ impl Landscape for LeastSquares {
 
     fn per_sample(&self) -> Option<&dyn PerSampleGradient> {
         Some(self)
+    }
+}
+
+/// `--problem least-squares`: built on `--data`, with an intercept for `--bias`.
+pub(super) struct LeastSquaresSpec;
+
+impl Spec for LeastSquaresSpec {
+    fn name(&self) -> &'static str {
+        "least-squares"
+    }
+
+    fn flags(&self) -> &'static [&'static str] {
+        &[
+            "--data",
+            "--target",
+            "--standardize",
+            "--bias",
+            "--init-seed",
+            "--init-steps",
+            "--init-eta",
+            "--theta0-file",
+        ]
+    }
+
+    fn build(
+        &self,
+        settings: &ProblemSettings,
+        _dim: usize,
+        data: Option<&Arc<Dataset>>,
+    ) -> Result<Box<dyn Landscape>, ConfigError> {
+        Ok(Box::new(LeastSquares::new(
+            needs_data(data)?,
+            settings.network.bias,
+        )))
+    }
+
+    fn data(&self) -> Option<&dyn DataModel> {
+        Some(self)
+    }
+
+    fn memory_flag(&self) -> (&'static str, &'static str) {
+        ("--data", "use data with fewer columns")
+    }
+
+    fn config_id_lines<'s>(&self, settings: &'s ProblemSettings) -> Vec<(&'static str, Param<'s>)> {
+        vec![("bias", Param::Switch(settings.network.bias))]
+    }
+}
+
+impl DataModel for LeastSquaresSpec {
+    fn dim(&self, shape: &NetworkShape, features: usize) -> usize {
+        features + usize::from(shape.bias)
+    }
+
+    /// One layer of weights; the intercept, if any, is the last weight, not a bias vector.
+    fn init_layers(&self, shape: &NetworkShape, features: usize) -> InitLayers {
+        InitLayers {
+            layers: vec![(self.dim(shape, features), 1)],
+            biases: false,
+        }
+    }
+
+    fn describe(&self, shape: &NetworkShape, _features: usize) -> String {
+        format!("linear model{}", if shape.bias { " with bias" } else { "" })
     }
 }
 

@@ -21,7 +21,10 @@
 
 use std::sync::Arc;
 
-use super::{BallConstants, Gradient, Landscape, LaneGradient, Objective, PerSampleGradient};
+use super::{
+    BallConstants, DataModel, Gradient, InitLayers, Landscape, LaneGradient, NetworkShape,
+    Objective, Param, PerSampleGradient, ProblemSettings, Spec, needs_data,
+};
 use crate::data::Dataset;
 use crate::error::ConfigError;
 use crate::lanes::{LANES, Lane, Level, Real, level, multiversion, tanh_of};
@@ -862,6 +865,92 @@ impl Landscape for Mlp {
     fn outside_theory(&self) -> Option<&'static str> {
         (self.activation == Activation::Relu && self.layers() > 1)
             .then_some("relu is not differentiable at 0, so ∇F is not Lipschitz")
+    }
+}
+
+/// `--problem mlp`: built on `--data` with `--hidden` layers of `--activation`.
+pub(super) struct MlpSpec;
+
+impl Spec for MlpSpec {
+    fn name(&self) -> &'static str {
+        "mlp"
+    }
+
+    fn flags(&self) -> &'static [&'static str] {
+        &[
+            "--data",
+            "--target",
+            "--standardize",
+            "--hidden",
+            "--activation",
+            "--init-seed",
+            "--init-steps",
+            "--init-eta",
+            "--theta0-file",
+        ]
+    }
+
+    fn build(
+        &self,
+        settings: &ProblemSettings,
+        _dim: usize,
+        data: Option<&Arc<Dataset>>,
+    ) -> Result<Box<dyn Landscape>, ConfigError> {
+        let net = &settings.network;
+        Ok(Box::new(Mlp::new(
+            needs_data(data)?,
+            &net.hidden,
+            net.activation,
+        )?))
+    }
+
+    fn data(&self) -> Option<&dyn DataModel> {
+        Some(self)
+    }
+
+    fn memory_flag(&self) -> (&'static str, &'static str) {
+        ("--hidden", "use narrower or fewer --hidden layers")
+    }
+
+    fn csv_cells<'s>(&self, settings: &'s ProblemSettings) -> Vec<(&'static str, Param<'s>)> {
+        let net = &settings.network;
+        vec![
+            ("hidden", Param::Widths(&net.hidden)),
+            ("activation", Param::Name(net.activation.name())),
+        ]
+    }
+
+    /// `bias` is in the id although the network ignores `--bias`: ids, once written, stay.
+    fn config_id_lines<'s>(&self, settings: &'s ProblemSettings) -> Vec<(&'static str, Param<'s>)> {
+        let net = &settings.network;
+        vec![
+            ("bias", Param::Switch(net.bias)),
+            ("hidden", Param::Widths(&net.hidden)),
+            ("activation", Param::Name(net.activation.name())),
+        ]
+    }
+}
+
+impl DataModel for MlpSpec {
+    fn dim(&self, shape: &NetworkShape, features: usize) -> usize {
+        param_count(features, &shape.hidden)
+    }
+
+    fn init_layers(&self, shape: &NetworkShape, features: usize) -> InitLayers {
+        InitLayers {
+            layers: layer_shapes(features, &shape.hidden).collect(),
+            biases: true,
+        }
+    }
+
+    fn describe(&self, shape: &NetworkShape, features: usize) -> String {
+        let hidden: Vec<String> = shape.hidden.iter().map(|w| w.to_string()).collect();
+        format!(
+            "network {features} → {} → 1, {}",
+            hidden.join(" → "),
+            shape.activation
+        )
+        .replace(" →  →", " →")
     }
 }
 

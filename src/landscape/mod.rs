@@ -4,8 +4,12 @@
 //! what it uses: [`Objective`] (F itself), [`Gradient`] (∇F, fused with F), and [`Landscape`], the
 //! object-safe bundle the engine runs on, which may also know its exact constants over a ball.
 //!
-//! Adding a landscape: write one file in this folder implementing these traits (formula in its doc
-//! comment), and add one line to [`ProblemKind`] / [`build`].
+//! What the rest of the program needs to know about a kind of landscape before one is built — its
+//! name, the flags that apply to it, how to build it, its cells in output rows and config ids — it
+//! asks the kind's [`Spec`], which lives in the landscape's own file. Adding a landscape: write one
+//! file in this folder implementing these traits (formula in its doc comment), declare it with
+//! `mod`, and add one line to the registry that defines [`ProblemKind`] (docs/design.md shows a
+//! complete example).
 
 mod least_squares;
 mod mlp;
@@ -154,33 +158,147 @@ pub trait Landscape: Gradient {
     }
 }
 
-/// The built-in landscapes, by their command-line name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum ProblemKind {
+/// Everything the program asks of a kind of landscape without holding one: implemented in each
+/// landscape's file, registered in [`ProblemKind`]. Callers ask the spec instead of matching on the
+/// kind.
+pub trait Spec: Sync {
+    /// Name used on the command line and in CSV output (the [`ProblemKind`] variant in kebab case).
+    fn name(&self) -> &'static str;
+
+    /// The landscape flags that apply to it; the others are ignored, and the data flags among
+    /// them refused.
+    fn flags(&self) -> &'static [&'static str];
+
+    /// Builds the landscape for `settings`: in dimension `dim` (already reconciled with
+    /// `--theta0`) for an analytic landscape, on `data` for a data landscape (whose dimension is
+    /// implied).
+    fn build(
+        &self,
+        settings: &ProblemSettings,
+        dim: usize,
+        data: Option<&Arc<Dataset>>,
+    ) -> Result<Box<dyn Landscape>, ConfigError>;
+
+    /// What a model fitted to a data set knows before it is built; `None` for the analytic
+    /// landscapes.
+    fn data(&self) -> Option<&dyn DataModel> {
+        None
+    }
+
+    /// The flag that sets its dimension, blamed (with the fix) when the simulation's arrays do
+    /// not fit in memory.
+    fn memory_flag(&self) -> (&'static str, &'static str) {
+        ("--dim", "use a smaller --dim")
+    }
+
+    /// Its cells of a result row, by column; the landscape columns it does not name are empty.
+    fn csv_cells<'s>(&self, _settings: &'s ProblemSettings) -> Vec<(&'static str, Param<'s>)> {
+        Vec::new()
+    }
+
+    /// Its lines of the canonical text a config id hashes ([`fn@crate::sweep::config_id`]), by key.
+    /// A `curvature` line keeps its place among the common lines (empty when the landscape gives
+    /// none); the others follow the data's line.
+    fn config_id_lines<'s>(
+        &self,
+        _settings: &'s ProblemSettings,
+    ) -> Vec<(&'static str, Param<'s>)> {
+        Vec::new()
+    }
+}
+
+/// A landscape that is a model fitted to a data set with `features` feature columns, before it
+/// is built.
+pub trait DataModel: Sync {
+    /// Its parameter count d.
+    fn dim(&self, shape: &NetworkShape, features: usize) -> usize;
+    /// The layers of its LeCun-normal initialisation ([`crate::init::lecun_normal`]).
+    fn init_layers(&self, shape: &NetworkShape, features: usize) -> InitLayers;
+    /// The model, for the run summary (e.g. `network 4 → 16 → 1, tanh`).
+    fn describe(&self, shape: &NetworkShape, features: usize) -> String;
+}
+
+/// The weight matrices (fan in, fan out) of a LeCun-normal initialisation, in parameter order,
+/// and whether each is followed by a bias vector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InitLayers {
+    pub layers: Vec<(usize, usize)>,
+    pub biases: bool,
+}
+
+/// A landscape setting as it enters a CSV cell or a config-id line; each output formats it in
+/// its own way.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Param<'s> {
+    /// A vector flag, such as `--curvature`.
+    Numbers(&'s [f64]),
+    /// Layer widths, such as `--hidden`.
+    Widths(&'s [usize]),
+    /// A named choice, such as `--activation`.
+    Name(&'static str),
+    /// A switch, such as `--bias`.
+    Switch(bool),
+}
+
+/// Declares the built-in landscapes: each entry is a [`ProblemKind`] variant (its doc comment is
+/// its `--help` text) and the [`Spec`] it stands for.
+macro_rules! register {
+    ($($(#[$doc:meta])* $kind:ident => $spec:expr,)*) => {
+        /// The built-in landscapes, by their command-line name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+        pub enum ProblemKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl ProblemKind {
+            /// Every kind, in registration order.
+            pub const ALL: &[ProblemKind] = &[$(ProblemKind::$kind),*];
+
+            /// What this kind of landscape knows about itself.
+            pub fn spec(self) -> &'static dyn Spec {
+                match self {
+                    $(ProblemKind::$kind => &$spec,)*
+                }
+            }
+        }
+    };
+}
+
+register! {
     /// F(θ) = ½ Σ a_i θ_i².
-    Quadratic,
+    Quadratic => quadratic::QuadraticSpec,
     /// F(θ) = ¼ (|θ|² − 1)².
-    Ring,
+    Ring => ring::RingSpec,
     /// F(θ) = 1/(2n)·Σ_i (θᵀx_i (+ b) − y_i)² on `--data`.
-    LeastSquares,
+    LeastSquares => least_squares::LeastSquaresSpec,
     /// F(θ) = 1/(2n)·Σ_i (f(x_i; θ) − y_i)² for a multilayer perceptron f on `--data`.
-    Mlp,
+    Mlp => mlp::MlpSpec,
 }
 
 impl ProblemKind {
     /// Name used on the command line and in CSV output.
     pub fn name(self) -> &'static str {
-        match self {
-            ProblemKind::Quadratic => "quadratic",
-            ProblemKind::Ring => "ring",
-            ProblemKind::LeastSquares => "least-squares",
-            ProblemKind::Mlp => "mlp",
-        }
+        self.spec().name()
     }
 
     /// Whether the landscape is built on a data set (its dimension is then implied).
     pub fn uses_data(self) -> bool {
-        matches!(self, ProblemKind::LeastSquares | ProblemKind::Mlp)
+        self.spec().data().is_some()
+    }
+
+    /// Whether `flag` applies to this kind.
+    pub fn takes(self, flag: &str) -> bool {
+        self.spec().flags().contains(&flag)
+    }
+
+    /// The kinds that `flag` applies to, for messages: `least-squares or mlp`.
+    pub fn names_taking(flag: &str) -> String {
+        let names: Vec<&str> = ProblemKind::ALL
+            .iter()
+            .filter(|k| k.takes(flag))
+            .map(|k| k.name())
+            .collect();
+        names.join(" or ")
     }
 }
 
@@ -213,37 +331,28 @@ pub struct NetworkShape {
     pub activation: Activation,
 }
 
-/// Builds the landscape for `settings`: in dimension `dim` (already reconciled with `--theta0`)
-/// for the analytic landscapes, on `data` for the data landscapes (whose dimension is implied).
+/// Builds the landscape for `settings` ([`Spec::build`]).
 pub fn build(
     settings: &ProblemSettings,
     dim: usize,
     data: Option<&Arc<Dataset>>,
 ) -> Result<Box<dyn Landscape>, ConfigError> {
-    let data = || {
-        data.cloned()
-            .ok_or_else(|| ConfigError::new("--data", "is needed by this problem"))
-    };
-    let net = &settings.network;
-    Ok(match settings.kind {
-        ProblemKind::Quadratic => Box::new(Quadratic::new(broadcast(
-            "--curvature",
-            &settings.curvature,
-            dim,
-        )?)?),
-        ProblemKind::Ring => Box::new(Ring::new(dim)?),
-        ProblemKind::LeastSquares => Box::new(LeastSquares::new(data()?, net.bias)),
-        ProblemKind::Mlp => Box::new(Mlp::new(data()?, &net.hidden, net.activation)?),
-    })
+    settings.kind.spec().build(settings, dim, data)
 }
 
-/// The parameter count a data landscape will have, without building it.
+/// The parameter count a data landscape will have, without building it (0 for the others).
 pub fn data_dim(settings: &ProblemSettings, data: &Dataset) -> usize {
-    match settings.kind {
-        ProblemKind::LeastSquares => data.features() + usize::from(settings.network.bias),
-        ProblemKind::Mlp => param_count(data.features(), &settings.network.hidden),
-        ProblemKind::Quadratic | ProblemKind::Ring => 0,
-    }
+    settings
+        .kind
+        .spec()
+        .data()
+        .map_or(0, |d| d.dim(&settings.network, data.features()))
+}
+
+/// The data set a data landscape is built on.
+fn needs_data(data: Option<&Arc<Dataset>>) -> Result<Arc<Dataset>, ConfigError> {
+    data.cloned()
+        .ok_or_else(|| ConfigError::new("--data", "is needed by this problem"))
 }
 
 /// One value broadcast to `dim` coordinates, or exactly `dim` values.
@@ -258,6 +367,29 @@ pub fn broadcast(flag: &'static str, values: &[f64], dim: usize) -> Result<Vec<f
                 "has {n} values but the dimension is {dim}: give one value (broadcast) or {dim}"
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn every_kind_is_named_as_on_the_command_line() {
+        assert_eq!(ProblemKind::value_variants(), ProblemKind::ALL);
+        for &k in ProblemKind::ALL {
+            let value = k.to_possible_value().unwrap();
+            assert_eq!(value.get_name(), k.name());
+        }
+    }
+
+    #[test]
+    fn the_data_flags_apply_to_the_data_landscapes() {
+        for &k in ProblemKind::ALL {
+            assert_eq!(k.takes("--data"), k.uses_data(), "{k}");
+        }
+        assert_eq!(ProblemKind::names_taking("--data"), "least-squares or mlp");
     }
 }
 

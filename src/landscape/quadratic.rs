@@ -7,7 +7,13 @@
 //! With a common curvature a and machine-learning noise the expected loss contracts by exactly the
 //! theory's ρ per step (docs/theory.md), which makes this landscape the sharpest check of the engine.
 
-use super::{BallConstants, ConstantsSource, Gradient, Landscape, LaneGradient, Objective};
+use std::sync::Arc;
+
+use super::{
+    BallConstants, ConstantsSource, Gradient, Landscape, LaneGradient, Objective, Param,
+    ProblemSettings, Spec, broadcast,
+};
+use crate::data::Dataset;
 use crate::error::{ConfigError, check};
 use crate::lanes::{LANES, Lane, Level, multiversion};
 
@@ -123,6 +129,37 @@ impl Landscape for Quadratic {
             c_l: max,
             source: ConstantsSource::Exact,
         })
+    }
+}
+
+/// `--problem quadratic`: built in `--dim` from `--curvature`.
+pub(super) struct QuadraticSpec;
+
+impl Spec for QuadraticSpec {
+    fn name(&self) -> &'static str {
+        "quadratic"
+    }
+
+    fn flags(&self) -> &'static [&'static str] {
+        &["--dim", "--curvature"]
+    }
+
+    fn build(
+        &self,
+        settings: &ProblemSettings,
+        dim: usize,
+        _data: Option<&Arc<Dataset>>,
+    ) -> Result<Box<dyn Landscape>, ConfigError> {
+        let curvature = broadcast("--curvature", &settings.curvature, dim)?;
+        Ok(Box::new(Quadratic::new(curvature)?))
+    }
+
+    fn csv_cells<'s>(&self, settings: &'s ProblemSettings) -> Vec<(&'static str, Param<'s>)> {
+        vec![("curvature", Param::Numbers(&settings.curvature))]
+    }
+
+    fn config_id_lines<'s>(&self, settings: &'s ProblemSettings) -> Vec<(&'static str, Param<'s>)> {
+        vec![("curvature", Param::Numbers(&settings.curvature))]
     }
 }
 

@@ -15,7 +15,12 @@
 //!   inequality follows from Lipschitz continuity only when ∇F is Lipschitz everywhere, which a
 //!   quartic is not, so we take the larger constant rather than assume it.
 
-use super::{BallConstants, ConstantsSource, Gradient, Landscape, Objective};
+use std::sync::Arc;
+
+use super::{
+    BallConstants, ConstantsSource, Gradient, Landscape, Objective, ProblemSettings, Spec,
+};
+use crate::data::Dataset;
 use crate::error::ConfigError;
 
 /// F(θ) = ¼ (|θ|² − 1)² in dimension d.
@@ -77,6 +82,28 @@ impl Landscape for Ring {
             c_l: lipschitz.max(2.0 * u_hi),
             source: ConstantsSource::Exact,
         })
+    }
+}
+
+/// `--problem ring`: built in `--dim`.
+pub(super) struct RingSpec;
+
+impl Spec for RingSpec {
+    fn name(&self) -> &'static str {
+        "ring"
+    }
+
+    fn flags(&self) -> &'static [&'static str] {
+        &["--dim"]
+    }
+
+    fn build(
+        &self,
+        _settings: &ProblemSettings,
+        dim: usize,
+        _data: Option<&Arc<Dataset>>,
+    ) -> Result<Box<dyn Landscape>, ConfigError> {
+        Ok(Box::new(Ring::new(dim)?))
     }
 }
 

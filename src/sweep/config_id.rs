@@ -11,7 +11,7 @@
 use std::fmt;
 
 use crate::config::{Experiment, Settings};
-use crate::landscape::ProblemKind;
+use crate::landscape::Param;
 use crate::schedule::StepSchedule;
 
 /// The hash of a point's canonical text; displays as 16 lowercase hex digits.
@@ -87,6 +87,24 @@ pub fn canonical(
             xs.iter().map(f64::to_string).collect::<Vec<_>>().join(";")
         }
     };
+    let value = |p: Param<'_>| match p {
+        Param::Numbers(xs) => list(xs),
+        Param::Widths(ws) => ws
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(";"),
+        Param::Name(name) => name.to_string(),
+        Param::Switch(on) => on.to_string(),
+    };
+    let (mut curvature, mut landscape_lines) = (String::new(), Vec::new());
+    for (key, p) in problem.spec().config_id_lines(&e.problem) {
+        if key == "curvature" {
+            curvature = value(p);
+        } else {
+            landscape_lines.push((key, value(p)));
+        }
+    }
     let (eta, gamma, n0, q) = match e.schedule {
         StepSchedule::Constant { eta } => (Some(eta), None, None, None),
         StepSchedule::RobbinsMonro { gamma, n0, q } => (None, Some(gamma), Some(n0), Some(q)),
@@ -94,14 +112,7 @@ pub fn canonical(
     let lines: [(&str, String); 22] = [
         ("problem", problem.name().to_string()),
         ("dim", e.dim().to_string()),
-        (
-            "curvature",
-            if *problem == ProblemKind::Quadratic {
-                list(&e.problem.curvature)
-            } else {
-                String::new()
-            },
-        ),
+        ("curvature", curvature),
         ("theta0", list(&e.theta0)),
         ("radius", e.radius.to_string()),
         ("noise", e.noise.kind().name().to_string()),
@@ -132,9 +143,10 @@ pub fn canonical(
     ];
     let mut text = String::from("lojasim-config\n");
     let mut lines = lines.to_vec();
-    // Data landscapes and minibatch noise add their own lines (so the ids of analytic points are
-    // unchanged). The data enter by content, not by path: the values as used (after any
-    // standardisation), hashed; θ0 above already covers --init-seed/--init-steps/--theta0-file.
+    // Data, the landscape's own settings and minibatch noise add their own lines (so the ids of
+    // analytic points are unchanged). The data enter by content, not by path: the values as used
+    // (after any standardisation), hashed; θ0 above already covers --init-seed/--init-steps/
+    // --theta0-file.
     if let Some(data) = &e.data {
         let mut bytes = Vec::new();
         for i in 0..data.rows() {
@@ -143,12 +155,9 @@ pub fn canonical(
             }
         }
         lines.push(("data", format!("{:016x}", fnv1a64(&bytes))));
-        lines.push(("bias", network.bias.to_string()));
-        if *problem == ProblemKind::Mlp {
-            let hidden: Vec<String> = network.hidden.iter().map(|w| w.to_string()).collect();
-            lines.push(("hidden", hidden.join(";")));
-            lines.push(("activation", network.activation.name().to_string()));
-        }
+    }
+    lines.extend(landscape_lines);
+    if e.data.is_some() {
         lines.push(("constant_samples", network.constant_samples.to_string()));
     }
     if let crate::noise::NoiseModel::Minibatch { batch, mode, .. } = e.noise {
@@ -174,6 +183,7 @@ pub fn canonical(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::landscape::ProblemKind;
 
     #[test]
     fn fnv1a_matches_the_published_test_vectors() {
