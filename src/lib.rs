@@ -27,6 +27,7 @@ pub mod linalg;
 pub mod memory;
 pub mod noise;
 pub mod output;
+pub mod record;
 pub mod report;
 pub mod rng;
 pub mod runner;

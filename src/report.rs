@@ -977,26 +977,31 @@ impl fmt::Display for RunReport<'_> {
     }
 }
 
-/// Columns of `lojasim constants --out`. An empty cell: not computed for this configuration.
-pub const CONSTANTS_COLUMNS: [&str; 17] = [
-    "problem",
-    "dim",
-    "radius",
-    "f0",
-    "seed",
-    "points",
-    "alpha_hat",
-    "c_l_hat",
-    "hessian_norm_max",
-    "gradient_ratio_max",
-    "sigma_hat",
-    "batch",
-    "batch_mode",
-    "ntk_lambda_min",
-    "ntk_alpha",
-    "alpha_exact",
-    "c_l_exact",
-];
+crate::csv_record! {
+    /// A row of `lojasim constants --out`. An empty cell: not computed for this configuration.
+    pub struct ConstantsRow {
+        pub problem: &'static str,
+        pub dim: usize,
+        pub radius: f64,
+        pub f0: f64,
+        pub seed: u64,
+        pub points: usize,
+        pub alpha_hat: f64,
+        pub c_l_hat: f64,
+        pub hessian_norm_max: f64,
+        pub gradient_ratio_max: f64,
+        pub sigma_hat: Option<f64>,
+        pub batch: Option<usize>,
+        pub batch_mode: Option<&'static str>,
+        pub ntk_lambda_min: Option<f64>,
+        pub ntk_alpha: Option<f64>,
+        pub alpha_exact: Option<f64>,
+        pub c_l_exact: Option<f64>,
+    }
+}
+
+/// The header of `lojasim constants --out`.
+pub const CONSTANTS_COLUMNS: &[&str] = ConstantsRow::COLUMNS;
 
 /// The estimated constants of an experiment's ball, beside the exact ones where known
 /// (`lojasim constants`).
@@ -1031,30 +1036,29 @@ impl<'a> ConstantsReport<'a> {
         }
     }
 
-    /// The CSV row, aligned with [`CONSTANTS_COLUMNS`].
-    pub fn csv_record(&self) -> Vec<String> {
+    /// The CSV row.
+    pub fn row(&self) -> ConstantsRow {
         let (e, est) = (self.experiment, &self.estimates);
-        let opt = |x: Option<f64>| x.map_or(String::new(), fmt_f64);
         let batch = self.batch();
-        vec![
-            e.problem.kind.name().to_string(),
-            e.dim().to_string(),
-            fmt_f64(e.radius),
-            fmt_f64(e.f0),
-            e.seed.to_string(),
-            est.points.to_string(),
-            fmt_f64(est.alpha),
-            fmt_f64(est.c_l),
-            fmt_f64(est.hessian_norm),
-            fmt_f64(est.gradient_ratio),
-            opt(est.sigma),
-            batch.map_or(String::new(), |(b, _)| b.to_string()),
-            batch.map_or(String::new(), |(_, m)| m.name().to_string()),
-            opt(est.ntk_lambda_min),
-            opt(est.ntk_alpha),
-            opt(self.exact.map(|c| c.alpha)),
-            opt(self.exact.map(|c| c.c_l)),
-        ]
+        ConstantsRow {
+            problem: e.problem.kind.name(),
+            dim: e.dim(),
+            radius: e.radius,
+            f0: e.f0,
+            seed: e.seed,
+            points: est.points,
+            alpha_hat: est.alpha,
+            c_l_hat: est.c_l,
+            hessian_norm_max: est.hessian_norm,
+            gradient_ratio_max: est.gradient_ratio,
+            sigma_hat: est.sigma,
+            batch: batch.map(|(b, _)| b),
+            batch_mode: batch.map(|(_, m)| m.name()),
+            ntk_lambda_min: est.ntk_lambda_min,
+            ntk_alpha: est.ntk_alpha,
+            alpha_exact: self.exact.map(|c| c.alpha),
+            c_l_exact: self.exact.map(|c| c.c_l),
+        }
     }
 }
 

@@ -4,32 +4,22 @@
 //! random streams (trajectory i is a pure function of (seed, i)), recording every step.
 
 use crate::config::Experiment;
-use crate::report::fmt_f64;
 use crate::rng::trajectory_rng;
 use crate::runner::{GridLosses, Outcome, Workspace};
 
-/// CSV columns of a trace file.
-pub const TRACE_COLUMNS: [&str; 4] = ["trajectory", "k", "loss", "distance"];
-
-/// One row: F(θ_k) and |θ_k − θ0| of trajectory `trajectory` at step k.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TracePoint {
-    pub trajectory: u64,
-    pub k: u64,
-    pub loss: f64,
-    pub distance: f64,
-}
-
-impl TracePoint {
-    pub fn csv_record(&self) -> Vec<String> {
-        vec![
-            self.trajectory.to_string(),
-            self.k.to_string(),
-            fmt_f64(self.loss),
-            fmt_f64(self.distance),
-        ]
+crate::csv_record! {
+    /// One row of a trace file: F(θ_k) and |θ_k − θ0| of trajectory `trajectory` at step k.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct TracePoint {
+        pub trajectory: u64,
+        pub k: u64,
+        pub loss: f64,
+        pub distance: f64,
     }
 }
+
+/// The header of a trace file.
+pub const TRACE_COLUMNS: &[&str] = TracePoint::COLUMNS;
 
 /// The paths of trajectories 0..n: k = 0 … K while in the ball, then, for a trajectory that
 /// leaves, its exit step (the first iterate outside the ball, distance > r or non-finite).

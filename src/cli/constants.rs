@@ -39,6 +39,6 @@ pub fn execute(args: ConstantsArgs) -> Result<(), Failure> {
         .map(|p| Output::open("--out", p, args.force))
         .transpose()?;
     let report = pool.install(|| ConstantsReport::new(&e))?;
-    summary_and_row(&report, output, &CONSTANTS_COLUMNS, report.csv_record())?;
+    summary_and_row(&report, output, CONSTANTS_COLUMNS, report.row().cells())?;
     Ok(())
 }

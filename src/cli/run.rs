@@ -147,15 +147,15 @@ pub fn execute(args: RunArgs) -> Result<(), Failure> {
     summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record())?;
     if let (Some(curves), Some(rows)) = (curves, curve_rows) {
         curves
-            .write_csv(&output::curves::CURVE_COLUMNS, &rows)
+            .write_csv(output::curves::CURVE_COLUMNS, &rows)
             .map_err(Failure::Other)?;
     }
     if let Some((n, out)) = trace {
         let rows: Vec<Vec<String>> = lojasim::trace::trace(&experiment, n)
             .iter()
-            .map(|p| p.csv_record())
+            .map(|p| p.cells())
             .collect();
-        out.write_csv(&lojasim::trace::TRACE_COLUMNS, &rows)
+        out.write_csv(lojasim::trace::TRACE_COLUMNS, &rows)
             .map_err(Failure::Other)?;
     }
     Ok(())

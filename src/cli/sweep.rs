@@ -110,13 +110,13 @@ pub fn execute(args: SweepArgs) -> Result<(), Failure> {
             let (mut file, kept) = AppendCsv::open(
                 "--curves-out",
                 path,
-                &output::curves::CURVE_COLUMNS,
+                output::curves::CURVE_COLUMNS,
                 args.force,
                 args.resume,
             )?;
             let keep = done.curves_to_keep(&kept.rows);
             if keep.len() != kept.rows.len() {
-                file.replace_rows(&output::curves::CURVE_COLUMNS, &keep)?;
+                file.replace_rows(output::curves::CURVE_COLUMNS, &keep)?;
             }
             Some(file)
         }

@@ -6,28 +6,31 @@
 use std::ops::Range;
 
 use crate::config::Experiment;
-use crate::report::fmt_f64;
 use crate::sweep::ConfigId;
 use crate::tally::Tally;
 
-/// Columns of a curves file, one row per point and grid step k:
-///
-/// - `config_id`, `traj_start`, `traj_end`: the row of the results file these curves belong to;
-/// - `k`: the step;
-/// - `stay_count`: trajectories still in the ball after step k (stayed through k);
-/// - `loss_mean`, `loss_se`: the mean over all trajectories of F(θ_k)·1{stayed through k}, and
-///   its standard error (empty where F(θ_k) was not computed, see [`Tally::mean_loss`]);
-/// - `loss_bound`: ρ^k·F(θ0), the theorem's bound on that mean, empty where it does not apply.
-pub const CURVE_COLUMNS: [&str; 8] = [
-    "config_id",
-    "traj_start",
-    "traj_end",
-    "k",
-    "stay_count",
-    "loss_mean",
-    "loss_se",
-    "loss_bound",
-];
+crate::csv_record! {
+    /// One row of a curves file: one point of the results file at one grid step k.
+    pub struct CurveRow {
+        /// With `traj_start` and `traj_end`: the row of the results file these curves belong to.
+        pub config_id: String,
+        pub traj_start: u64,
+        pub traj_end: u64,
+        /// The step.
+        pub k: u64,
+        /// Trajectories still in the ball after step k (stayed through k).
+        pub stay_count: u64,
+        /// The mean over all trajectories of F(θ_k)·1{stayed through k}, and its standard error
+        /// (empty where F(θ_k) was not computed, see [`Tally::mean_loss`]).
+        pub loss_mean: Option<f64>,
+        pub loss_se: Option<f64>,
+        /// ρ^k·F(θ0), the theorem's bound on that mean, empty where it does not apply.
+        pub loss_bound: Option<f64>,
+    }
+}
+
+/// The header of a curves file.
+pub const CURVE_COLUMNS: &[&str] = CurveRow::COLUMNS;
 
 /// The curve rows of one point.
 pub fn records(
@@ -42,19 +45,18 @@ pub fn records(
         .iter()
         .enumerate()
         .map(|(j, &k)| {
-            let (mean, se) = tally.mean_loss(j).unzip();
-            vec![
-                id.to_string(),
-                range.start.to_string(),
-                range.end.to_string(),
-                k.to_string(),
-                tally.stayed_through(j).to_string(),
-                mean.map_or(String::new(), fmt_f64),
-                se.map_or(String::new(), fmt_f64),
-                bound
-                    .expected_loss_bound(k, experiment.f0)
-                    .map_or(String::new(), fmt_f64),
-            ]
+            let (loss_mean, loss_se) = tally.mean_loss(j).unzip();
+            CurveRow {
+                config_id: id.to_string(),
+                traj_start: range.start,
+                traj_end: range.end,
+                k,
+                stay_count: tally.stayed_through(j),
+                loss_mean,
+                loss_se,
+                loss_bound: bound.expected_loss_bound(k, experiment.f0),
+            }
+            .cells()
         })
         .collect()
 }
