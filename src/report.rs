@@ -125,6 +125,30 @@ pub struct RunReport<'a> {
     pub target_met: Option<bool>,
     /// How a splitting run to `--target-relative-error` stopped.
     pub relative_target: Option<TargetOutcome>,
+    /// How a crude Monte Carlo run to `--target-halfwidth` stopped.
+    pub halfwidth_target: Option<HalfwidthOutcome>,
+}
+
+/// How a crude Monte Carlo run to a target half-width stopped (for the summary).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HalfwidthOutcome {
+    /// `--target-halfwidth`.
+    pub target: f64,
+    /// `--max-trajectories` (or `--trajectories`).
+    pub cap: u64,
+    /// Looks taken; the last interval is at level [`crate::estimate::sequential::look_level`].
+    pub looks: u32,
+    /// Whether both half-widths reached the target.
+    pub reached: bool,
+}
+
+impl HalfwidthOutcome {
+    /// At least about how many trajectories a run needs whose widest half-width is `halfwidth`
+    /// after `n`: the half-width shrinks as 1/√n, and the later looks' wider levels only add to
+    /// it, so this is a lower estimate.
+    pub fn trajectories_needed(&self, n: u64, halfwidth: f64) -> u64 {
+        (n as f64 * (halfwidth / self.target).powi(2)).ceil() as u64
+    }
 }
 
 impl<'a> RunReport<'a> {
@@ -232,6 +256,7 @@ impl<'a> RunReport<'a> {
             ci_label,
             target_met: None,
             relative_target: None,
+            halfwidth_target: None,
         }
     }
 
@@ -668,14 +693,80 @@ fn list(values: &[f64]) -> String {
 }
 
 fn interval_line(name: &str, p: &Proportion, ci: &str) -> String {
+    let d = proportion_decimals(p.interval.lo, p.interval.hi);
     format!(
-        "  {name:<12} {:.4}  [{:.4}, {:.4}]  ({} of {}; {ci})\n",
+        "  {name:<12} {:.d$}  [{:.d$}, {:.d$}]  ({} of {}; {ci})\n",
         p.p(),
         p.interval.lo,
         p.interval.hi,
         p.count,
         p.total
     )
+}
+
+/// The decimals a probability interval [lo, hi] is printed with: four, or as many more (up to
+/// twelve) as it takes for the two ends to print differently and for an end that is not 1 (or
+/// 0) not to print as 1 (or 0), so a narrow interval at large N never reads [1.0000, 1.0000].
+pub fn proportion_decimals(lo: f64, hi: f64) -> usize {
+    let apart = |d: usize| {
+        let f = |x: f64| format!("{x:.d$}");
+        (lo == hi || f(lo) != f(hi))
+            && (lo == 1.0 || f(lo) != f(1.0))
+            && (hi == 0.0 || f(hi) != f(0.0))
+    };
+    (4..=12).find(|&d| apart(d)).unwrap_or(12)
+}
+
+/// A probability near 0 for the terminal: scientific with `digits` decimals, 0 as `0`.
+pub fn fmt_small(x: f64, digits: usize) -> String {
+    if x == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{x:.digits$e}")
+    }
+}
+
+/// P(exit) and its interval for the terminal: scientific with `digits` decimals (the digits that
+/// matter near 0) unless the interval lies above one half, where it prints like a proportion; `gap`
+/// separates the estimate from the interval.
+pub fn fmt_exit(p: f64, lo: f64, hi: f64, digits: usize, gap: &str) -> String {
+    if lo < 0.5 {
+        let f = |x| fmt_small(x, digits);
+        format!("{}{gap}[{}, {}]", f(p), f(lo), f(hi))
+    } else {
+        let d = proportion_decimals(lo, hi);
+        format!("{p:.d$}{gap}[{lo:.d$}, {hi:.d$}]")
+    }
+}
+
+/// A setting for the terminal: six significant digits (a computed default step such as
+/// 1.2361759399875654e-5 prints as 1.23618e-5); the CSV keeps every digit.
+pub fn fmt_setting(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let short = if (1e-4..1e6).contains(&a) {
+        let decimals = (5 - a.log10().floor() as i64).max(0) as usize;
+        let t = format!("{x:.decimals$}");
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    } else {
+        let t = format!("{x:.5e}");
+        let (m, e) = t.split_once('e').expect("scientific");
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        format!("{m}e{e}")
+    };
+    // Never longer than the shortest exact text.
+    let exact = fmt_f64(x);
+    if exact.len() <= short.len() {
+        exact
+    } else {
+        short
+    }
 }
 
 impl fmt::Display for RunReport<'_> {
@@ -700,7 +791,7 @@ impl fmt::Display for RunReport<'_> {
         };
         let schedule = match e.schedule {
             crate::schedule::StepSchedule::Constant { eta } => {
-                format!("constant step η = {}", fmt_f64(eta))
+                format!("constant step η = {}", fmt_setting(eta))
             }
             crate::schedule::StepSchedule::RobbinsMonro { gamma, n0, q } => {
                 format!(
@@ -779,9 +870,37 @@ impl fmt::Display for RunReport<'_> {
                 let exit = self.exit();
                 let _ = writeln!(
                     s,
-                    "  P(exit)      {:.4e}  [{:.4e}, {:.4e}]  (one minus P(stay))",
-                    exit.p, exit.lo, exit.hi
+                    "  P(exit)      {}  (one minus P(stay))",
+                    fmt_exit(exit.p, exit.lo, exit.hi, 4, "  ")
                 );
+                if let Some(t) = &self.halfwidth_target {
+                    let widest = stay.interval.halfwidth().max(converge.interval.halfwidth());
+                    let looks = format!(
+                        "{} look{} (intervals at level {:.4}: the {}% is spent over the looks)",
+                        t.looks,
+                        if t.looks == 1 { "" } else { "s" },
+                        crate::estimate::sequential::look_level(e.confidence, t.looks),
+                        100.0 * e.confidence
+                    );
+                    if t.reached {
+                        let _ = writeln!(
+                            s,
+                            "  target       half-width ≤ {}: met with {} trajectories, {looks}",
+                            fmt_f64(t.target),
+                            stay.total
+                        );
+                    } else {
+                        let _ = writeln!(
+                            s,
+                            "  TARGET NOT MET half-width ≤ {}: the widest is {widest:.2e} after the \
+                             cap of {} trajectories, {looks}; at least about {} trajectories would \
+                             reach it (--max-trajectories)",
+                            fmt_f64(t.target),
+                            t.cap,
+                            t.trajectories_needed(stay.total, widest)
+                        );
+                    }
+                }
                 if let Some(m) = tally.mean_exit_step() {
                     let _ = writeln!(
                         s,
@@ -808,10 +927,10 @@ impl fmt::Display for RunReport<'_> {
                 };
                 let _ = writeln!(
                     s,
-                    "  P(exit)      {:.4e}  [{:.4e}, {}]  ({} replicas; {ci})",
-                    exit.p,
-                    exit.lo,
-                    or_unknown(exit.hi, format!("{:.4e}", exit.hi)),
+                    "  P(exit)      {}  [{}, {}]  ({} replicas; {ci})",
+                    fmt_small(exit.p, 4),
+                    fmt_small(exit.lo, 4),
+                    or_unknown(exit.hi, fmt_small(exit.hi, 4)),
                     tally.replicas
                 );
                 let _ = writeln!(
@@ -1138,5 +1257,43 @@ mod tests {
         assert_eq!(fmt_f64(0.25), "0.25");
         assert_eq!(list(&[0.5, 0.5, 0.5]), "0.5");
         assert_eq!(list(&[0.5, 1e-7]), "0.5;1e-7");
+    }
+
+    #[test]
+    fn interval_ends_print_apart_and_off_the_boundary_they_do_not_reach() {
+        // At N = 10 000 with no exit, Wilson's lower end is 0.99962: four decimals suffice.
+        assert_eq!(proportion_decimals(0.99962, 1.0), 4);
+        // At N = 10⁶ it is 0.9999962, which prints as 1.0000 until the sixth decimal.
+        assert_eq!(proportion_decimals(0.9999962, 1.0), 6);
+        assert_eq!(proportion_decimals(0.0, 3.8e-6), 6);
+        assert_eq!(proportion_decimals(0.5, 0.5), 4);
+        assert_eq!(proportion_decimals(0.25, 0.26), 4);
+        assert_eq!(proportion_decimals(1.0 - 1e-15, 1.0), 12);
+    }
+
+    #[test]
+    fn settings_print_with_six_significant_digits_or_fewer() {
+        assert_eq!(fmt_setting(1.2361759399875654e-5), "1.23618e-5");
+        assert_eq!(fmt_setting(0.30000000000000004), "0.3");
+        assert_eq!(fmt_setting(0.05), "0.05");
+        assert_eq!(fmt_setting(1500.0), "1500");
+        // The exact text wins where it is no longer.
+        assert_eq!(fmt_setting(1234567.0), "1234567");
+        assert_eq!(fmt_setting(12345678.9), "1.23457e7");
+        assert_eq!(fmt_setting(1e-6), "1e-6");
+        assert_eq!(fmt_setting(2.0 / 3.0), "0.666667");
+    }
+
+    #[test]
+    fn exit_probabilities_near_zero_print_in_scientific_notation() {
+        assert_eq!(fmt_exit(0.0, 0.0, 3.84e-4, 4, "  "), "0  [0, 3.8400e-4]");
+        assert_eq!(
+            fmt_exit(0.088, 0.08, 0.097, 3, " "),
+            "8.800e-2 [8.000e-2, 9.700e-2]"
+        );
+        assert_eq!(
+            fmt_exit(1.0, 0.9999962, 1.0, 3, " "),
+            "1.000000 [0.999996, 1.000000]"
+        );
     }
 }

@@ -1594,8 +1594,8 @@ fn a_splitting_run_to_a_relative_error_meets_it_and_says_so() {
     assert_eq!(one, two);
 }
 
-/// A splitting sweep's table gives P(exit) in scientific notation (P(stay) reads 1.0000 there)
-/// and a dash for P(converge), which splitting does not estimate.
+/// A splitting sweep's table gives P(exit) in scientific notation, P(stay) with enough decimals
+/// not to read [1.0000, 1.0000], and a dash for P(converge), which splitting does not estimate.
 #[test]
 fn a_splitting_sweep_table_prints_the_exit_probability_in_scientific_notation() {
     let dir = tempfile::tempdir().unwrap();
@@ -1613,7 +1613,31 @@ fn a_splitting_sweep_table_prints_the_exit_probability_in_scientific_notation() 
         stdout.contains(&format!("{p:.3e} [")),
         "no {p:.3e} in\n{stdout}"
     );
-    assert!(stdout.contains("1.0000 [1.0000, 1.0000]  —"), "{stdout}");
+    // P(stay) is printed with the decimals that keep its interval's ends apart: each printed
+    // end is its CSV cell rounded, and the two differ.
+    let line = stdout.lines().nth(1).unwrap();
+    let stay = line
+        .split("  ")
+        .map(str::trim)
+        .find(|c| c.starts_with("0.9"))
+        .unwrap();
+    let ends: Vec<f64> = stay
+        .split(['[', ',', ']'])
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+    let decimals = stay.split(' ').next().unwrap().len() - 2;
+    for (printed, name) in ends[1..].iter().zip(["stay_lo", "stay_hi"]) {
+        let cell: f64 = column(&read(&out), name)[0].parse().unwrap();
+        assert!(
+            (printed - cell).abs() <= 0.5 * 10f64.powi(-(decimals as i32)),
+            "{stay}"
+        );
+    }
+    assert!(ends[1] < ends[2], "{stay}");
+    assert!(
+        line.trim_end().ends_with("vacuous") && line.contains("—"),
+        "{stdout}"
+    );
 }
 
 /// Bounded noise at P(exit) ≈ 1.0e-12 (case bg-const-1e-12 of
@@ -1853,5 +1877,114 @@ fn flags_of_the_other_estimator_are_refused() {
         ),
     ] {
         assert_refused(lojasim().args(flags), message, dir.path());
+    }
+}
+
+/// A point of the 1-D quadratic where P(stay) ≈ 0.91 (bounded noise, σ = 60): a half-width of
+/// 0.005 needs ≈ 1.96²·0.09·0.91/0.005² ≈ 12 600 trajectories at a fixed N, more than the default
+/// cap of 10 000, and fewer than 100 000 with the spending over looks.
+const NEAR_091: [&str; 12] = [
+    "--problem",
+    "quadratic",
+    "--dim",
+    "1",
+    "--theta0",
+    "0.2",
+    "--radius",
+    "0.3",
+    "--sigma",
+    "60",
+    "--target-halfwidth",
+    "0.005",
+];
+
+/// `run --target-halfwidth`: at the default cap the target is missed and both the summary and
+/// `target_met` say so, with the trajectories it would need; with --max-trajectories it is met.
+#[test]
+fn run_to_a_target_halfwidth_says_whether_it_was_met() {
+    let (missed, summary) = run_row(&NEAR_091);
+    assert_eq!(missed["target_met"], "false");
+    assert_eq!(missed["trajectories"], "10000");
+    assert_eq!(missed["ci_method"], "wilson-spent");
+    assert!(
+        summary.contains("TARGET NOT MET half-width ≤ 0.005"),
+        "{summary}"
+    );
+    assert!(summary.contains("--max-trajectories"), "{summary}");
+    let halfwidth = |row: &std::collections::HashMap<String, String>| {
+        let f = |c: &str| row[c].parse::<f64>().unwrap();
+        ((f("stay_hi") - f("stay_lo")) / 2.0).max((f("converge_hi") - f("converge_lo")) / 2.0)
+    };
+    assert!(halfwidth(&missed) > 0.005);
+
+    let (met, summary) = run_row(&[&NEAR_091[..], &["--max-trajectories", "100000"]].concat());
+    assert_eq!(met["target_met"], "true");
+    assert!(halfwidth(&met) <= 0.005, "{met:?}");
+    let n: u64 = met["trajectories"].parse().unwrap();
+    assert!(n > 10_000 && n < 100_000, "{n}");
+    assert!(
+        summary.contains(&format!("met with {n} trajectories")),
+        "{summary}"
+    );
+    // The cap is the same fact under either flag.
+    let (same, _) = run_row(&[&NEAR_091[..], &["--trajectories", "100000"]].concat());
+    assert_eq!(same["stay_count"], met["stay_count"]);
+}
+
+/// A sweep whose targets are partly missed says how many, below its table.
+#[test]
+fn a_sweep_that_misses_its_target_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.csv");
+    let mut args = NEAR_091.to_vec();
+    args[9] = "30,60";
+    let output = lojasim()
+        .arg("sweep")
+        .args(&args)
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(column(&read(&out), "target_met"), ["true", "false"]);
+    assert!(
+        stdout.contains("TARGET NOT MET at 1 of 2 points"),
+        "{stdout}"
+    );
+}
+
+/// The flags of a precision target that do not fit are refused, naming the flag.
+#[test]
+fn precision_target_flags_that_do_not_fit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["run", "--max-trajectories", "100"], "--target-halfwidth"),
+        (
+            &[
+                "run",
+                "--target-halfwidth",
+                "0.01",
+                "--max-trajectories",
+                "100",
+                "--trajectories",
+                "100",
+            ],
+            "--trajectories",
+        ),
+        (
+            &["run", "--estimator", "ams", "--target-halfwidth", "0.01"],
+            "--target-halfwidth applies to --estimator mc",
+        ),
+        (
+            &["run", "--target-relative-error", "0.1"],
+            "--target-relative-error applies to --estimator ams",
+        ),
+    ];
+    for (args, message) in cases {
+        assert_refused(
+            lojasim().current_dir(dir.path()).args(args),
+            message,
+            dir.path(),
+        );
     }
 }

@@ -111,8 +111,8 @@ pub struct ExperimentArgs {
     /// Convergence threshold: a trajectory converged if it stayed and F(θ_K) ≤ ε.
     #[arg(long, value_parser = f64_values, default_value = "1e-6", allow_hyphen_values = true, help_heading = "Simulation")]
     pub eps: Values<f64>,
-    /// Number of trajectories N (with --target-halfwidth: the most any point may use)
-    /// [default: 10000 for quadratic and ring, 1000 for least-squares and mlp].
+    /// Number of trajectories N (with --target-halfwidth: the most any point may use, as
+    /// --max-trajectories) [default: 10000 for quadratic and ring, 1000 for least-squares and mlp].
     #[arg(long, value_parser = u64_values, allow_hyphen_values = true, help_heading = "Simulation")]
     pub trajectories: Option<Values<u64>>,
     /// Master seed: trajectory i draws from a generator seeded by (seed, i).
@@ -223,6 +223,41 @@ pub struct EstimatorArgs {
     /// [default: tail for ml and bounded noise, distance otherwise].
     #[arg(long, value_enum, help_heading = "Estimation")]
     pub score: Option<Score>,
+}
+
+/// Running crude Monte Carlo to a precision (`run`, `sweep`).
+#[derive(Args, Debug, Default)]
+pub struct PrecisionArgs {
+    /// Run in batches until the half-widths of both intervals are ≤ H (sequential intervals,
+    /// `ci_method` <ci>-spent, which keep their confidence over the repeated looks), using at
+    /// most --max-trajectories; whether H was reached is in `target_met` and the summary.
+    #[arg(
+        long,
+        value_name = "H",
+        allow_negative_numbers = true,
+        help_heading = "Estimation"
+    )]
+    pub target_halfwidth: Option<f64>,
+    /// With --target-halfwidth: the most trajectories a point may use (the same as
+    /// --trajectories there) [default: the default --trajectories].
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "target_halfwidth",
+        conflicts_with = "trajectories",
+        help_heading = "Estimation"
+    )]
+    pub max_trajectories: Option<u64>,
+}
+
+impl PrecisionArgs {
+    /// Moves `--max-trajectories` into `--trajectories`, which is the cap of a run to a target
+    /// (and so the config id of `--max-trajectories N` is that of `--trajectories N`).
+    pub fn apply(&self, experiment: &mut ExperimentArgs) {
+        if let Some(n) = self.max_trajectories {
+            experiment.trajectories = Some(Values(vec![n]));
+        }
+    }
 }
 
 /// The worker threads of a command that computes (the constants estimator, the trajectories).

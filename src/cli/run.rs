@@ -9,12 +9,14 @@ use lojasim::Experiment;
 use lojasim::ams::RelativeTarget;
 use lojasim::config::Estimator;
 use lojasim::engine::Control;
+use lojasim::estimate::sequential::Target;
 use lojasim::output;
 use lojasim::report::{CSV_COLUMNS, RunReport};
 use lojasim::runner::GridLosses;
 use lojasim::sweep::config_id;
+use lojasim::sweep::run_point;
 
-use super::experiment::{EstimatorArgs, ExperimentArgs, Threads};
+use super::experiment::{EstimatorArgs, ExperimentArgs, PrecisionArgs, Threads};
 use super::io::{
     Output, cancel_on_ctrl_c, distinct_outputs, grid_losses, progress_bar, summary_and_row,
 };
@@ -26,6 +28,8 @@ pub struct RunArgs {
     pub experiment: ExperimentArgs,
     #[command(flatten)]
     pub estimator: EstimatorArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// With --estimator ams: add replicas (from --replicas on) until the interval's half-width
     /// is at most E times the estimate, e.g. 0.1; the interval is then ams-t-spent, which keeps
     /// its confidence over the repeated looks.
@@ -61,7 +65,8 @@ pub struct RunArgs {
 }
 
 /// Runs `lojasim run`.
-pub fn execute(args: RunArgs) -> Result<(), Failure> {
+pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
+    args.precision.apply(&mut args.experiment);
     let trace_path = match args.trace.as_deref() {
         Some([_, path]) => Some(Path::new(path)),
         _ => None,
@@ -112,17 +117,36 @@ pub fn execute(args: RunArgs) -> Result<(), Failure> {
                 )));
             }
         }
+        if args.precision.target_halfwidth.is_some() {
+            return Err(usage(
+                "--target-halfwidth applies to --estimator mc (splitting runs to a relative \
+                 precision with --target-relative-error)"
+                    .to_string(),
+            ));
+        }
         let target = relative_target(&args, &experiment)?;
         return run_splitting(&experiment, &pool, output, target, args.quiet);
     }
     if args.target_relative_error.is_some() {
         return Err(usage(
             "--target-relative-error applies to --estimator ams (crude Monte Carlo runs to a \
-             precision with sweep --target-halfwidth)"
+             precision with --target-halfwidth)"
                 .to_string(),
         ));
     }
 
+    let target = args
+        .precision
+        .target_halfwidth
+        .map(|h| {
+            Target::new(
+                h,
+                experiment.trajectories,
+                experiment.confidence,
+                experiment.ci,
+            )
+        })
+        .transpose()?;
     let cancel = cancel_on_ctrl_c();
     let bar = progress_bar(experiment.trajectories, args.quiet, "trajectories");
     let progress = |n: u64| bar.inc(n);
@@ -132,17 +156,25 @@ pub fn execute(args: RunArgs) -> Result<(), Failure> {
         grid_losses: grid_losses(curves.is_some()),
     };
     let start = Instant::now();
-    let tally = pool
-        .install(|| experiment.simulate(control))
+    let result = pool
+        .install(|| {
+            run_point(
+                &experiment,
+                0..experiment.trajectories,
+                target.as_ref(),
+                control,
+            )
+        })
         .map_err(|_| Failure::Interrupted("no output was written".to_string()))?;
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
     let curve_rows = curves.is_some().then(|| {
-        let id = config_id(&settings, &experiment, None);
-        output::curves::records(&experiment, &tally, id, &(0..experiment.trajectories))
+        let id = config_id(&settings, &experiment, args.precision.target_halfwidth);
+        output::curves::records(&experiment, &result.tally, id, &(0..result.used()))
     });
-    let report = RunReport::new(&experiment, tally, elapsed)
+    let report = result
+        .report(&experiment, target.as_ref(), elapsed)
         .map_err(|e| Failure::Usage(anyhow::anyhow!("--confidence: {e}")))?;
     summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record())?;
     if let (Some(curves), Some(rows)) = (curves, curve_rows) {

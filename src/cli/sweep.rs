@@ -12,7 +12,7 @@ use lojasim::output::sweep_csv;
 use lojasim::output::{self, AppendCsv};
 use lojasim::sweep::{DEFAULT_MAX_POINTS, Shard, plan, run_point};
 
-use super::experiment::{EstimatorArgs, ExperimentArgs, Mode, Threads};
+use super::experiment::{EstimatorArgs, ExperimentArgs, Mode, PrecisionArgs, Threads};
 use super::io::{cancel_on_ctrl_c, distinct_outputs, grid_losses, progress_bar};
 use super::{Failure, usage};
 
@@ -38,16 +38,8 @@ pub struct SweepArgs {
     /// the full run; combine their files with `lojasim merge`).
     #[arg(long, value_name = "k/M", help_heading = "Sweep")]
     pub shard: Option<Shard>,
-    /// Run each point in batches until the half-widths of both intervals are ≤ H (sequential
-    /// intervals, `ci_method` <ci>-spent), using at most --trajectories.
-    #[arg(
-        long,
-        value_name = "H",
-        conflicts_with = "shard",
-        allow_negative_numbers = true,
-        help_heading = "Sweep"
-    )]
-    pub target_halfwidth: Option<f64>,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// Refuse grids with more points than this.
     #[arg(long, default_value_t = DEFAULT_MAX_POINTS, help_heading = "Sweep")]
     pub max_points: u64,
@@ -72,7 +64,15 @@ pub struct SweepArgs {
 }
 
 /// Runs `lojasim sweep`.
-pub fn execute(args: SweepArgs) -> Result<(), Failure> {
+pub fn execute(mut args: SweepArgs) -> Result<(), Failure> {
+    if args.shard.is_some() && args.precision.target_halfwidth.is_some() {
+        return Err(usage(
+            "--target-halfwidth cannot be used with --shard: a run to a precision decides its \
+             own number of trajectories, so it cannot be split into fixed ranges"
+                .to_string(),
+        ));
+    }
+    args.precision.apply(&mut args.experiment);
     distinct_outputs(&[
         ("--out", Some(args.out.as_path())),
         ("--curves-out", args.curves_out.as_deref()),
@@ -80,7 +80,10 @@ pub fn execute(args: SweepArgs) -> Result<(), Failure> {
     let grid = args.experiment.grid(Mode::Sweep, &args.estimator)?;
     if args.estimator.estimator == EstimatorKind::Ams {
         for (flag, given) in [
-            ("--target-halfwidth", args.target_halfwidth.is_some()),
+            (
+                "--target-halfwidth",
+                args.precision.target_halfwidth.is_some(),
+            ),
             ("--curves-out", args.curves_out.is_some()),
         ] {
             if given {
@@ -98,7 +101,7 @@ pub fn execute(args: SweepArgs) -> Result<(), Failure> {
     let built = |n: u64| bar.inc(n);
     let pool = args.threads.pool()?;
     let points = pool
-        .install(|| plan(&grid, shard, args.target_halfwidth, Some(&built)))
+        .install(|| plan(&grid, shard, args.precision.target_halfwidth, Some(&built)))
         .map_err(|e| usage(e.to_string()))?;
     bar.finish_and_clear();
 
@@ -194,7 +197,13 @@ pub fn execute(args: SweepArgs) -> Result<(), Failure> {
     if let Some(c) = curves {
         c.finish()?;
     }
-    let summary = output::summary::table(&grid, &done.rows_of(&points));
+    let rows = done.rows_of(&points);
+    let mut summary = output::summary::table(&grid, &rows);
+    if let Some(h) = args.precision.target_halfwidth
+        && let Some(note) = output::summary::target_shortfall(&rows, h)
+    {
+        summary.push_str(&note);
+    }
     let note = format!(
         "{} points, {} computed now, {} kept; rows in {}",
         points.len(),

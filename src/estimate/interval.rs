@@ -107,6 +107,13 @@ pub struct Interval {
     pub hi: f64,
 }
 
+impl Interval {
+    /// Half the width, (hi − lo)/2: what `--target-halfwidth` compares.
+    pub fn halfwidth(&self) -> f64 {
+        (self.hi - self.lo) / 2.0
+    }
+}
+
 /// Invalid arguments to [`binomial_interval`] or an unknown method name.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum IntervalError {

@@ -99,9 +99,7 @@ impl Target {
     }
 
     fn reached(&self, intervals: &[Interval]) -> bool {
-        intervals
-            .iter()
-            .all(|i| (i.hi - i.lo) / 2.0 <= self.halfwidth)
+        intervals.iter().all(|i| i.halfwidth() <= self.halfwidth)
     }
 
     /// The sample size of look `look + 1`, after look `look` at `n` with `counts`: the normal

@@ -7,7 +7,7 @@ use crate::config::{Estimator, Experiment};
 use crate::engine::{self, Cancelled, Control};
 use crate::estimate::IntervalError;
 use crate::estimate::sequential::{Stopped, Target};
-use crate::report::RunReport;
+use crate::report::{HalfwidthOutcome, RunReport};
 use crate::tally::{Tally, curve_grid};
 
 /// The simulated trajectories (or splitting replicas) of one point.
@@ -90,6 +90,12 @@ impl PointResult {
                     t.method_name(),
                 );
                 report.target_met = Some(s.reached);
+                report.halfwidth_target = Some(HalfwidthOutcome {
+                    target: t.halfwidth,
+                    cap: t.cap,
+                    looks: s.looks,
+                    reached: s.reached,
+                });
                 Ok(report)
             }
             _ => RunReport::new(experiment, self.tally, elapsed_s),
