@@ -1988,3 +1988,92 @@ fn precision_target_flags_that_do_not_fit_are_refused() {
         );
     }
 }
+
+/// `--format json` prints one object whose fields are the CSV row's, typed; `bound` does the same
+/// with the bound's inputs and results, and names its inputs in text too.
+#[test]
+fn json_output_carries_the_csv_rows_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("r.csv");
+    let args = [
+        "--problem",
+        "ring",
+        "--trajectories",
+        "200",
+        "--steps",
+        "50",
+    ];
+    let output = lojasim()
+        .arg("run")
+        .args(args)
+        .args(["--format", "json", "--out", csv_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let object: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("P(stay)"),
+        "the summary goes to stderr: {stderr}"
+    );
+    let text = read(&csv_path);
+    let rows = csv_rows(&text);
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(object.as_object().unwrap().len(), header.len());
+    for (name, cell) in header.iter().zip(rows[0].iter()) {
+        let value = &object[*name];
+        match cell {
+            "" => assert!(value.is_null(), "{name}"),
+            _ if cell.parse::<f64>().is_ok_and(f64::is_finite) && *name != "elapsed_s" => {
+                assert_eq!(
+                    value.as_f64().unwrap(),
+                    cell.parse::<f64>().unwrap(),
+                    "{name}"
+                )
+            }
+            "true" | "false" => assert_eq!(value.as_bool().unwrap(), cell == "true"),
+            _ if *name == "elapsed_s" => {}
+            _ => assert_eq!(value.as_str().unwrap(), cell, "{name}"),
+        }
+    }
+
+    let bound = lojasim()
+        .args(["bound", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let bound: serde_json::Value = serde_json::from_slice(&bound.stdout).unwrap();
+    for name in [
+        "delta", "rho", "alpha", "c_l", "eta", "sigma", "steps", "eps", "radius",
+    ] {
+        assert_eq!(bound[name], object[name], "{name}");
+    }
+    let text = lojasim()
+        .args(["bound", "--problem", "ring"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    for line in [
+        "step η         0.05",
+        "noise          ml, σ = 1",
+        "steps K        1000",
+        "ε              1e-6",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+
+    let empty = tempfile::tempdir().unwrap();
+    assert_refused(
+        lojasim().current_dir(empty.path()).args([
+            "run",
+            "--problem",
+            "ring",
+            "--format",
+            "json",
+            "--out",
+            "-",
+        ]),
+        "--format json prints the result on standard output",
+        empty.path(),
+    );
+}

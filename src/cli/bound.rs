@@ -3,10 +3,14 @@
 use clap::Args;
 
 use lojasim::Experiment;
-use lojasim::report::constants_source_name;
+use lojasim::output::bound::BoundRow;
+use lojasim::output::json;
+use lojasim::report::{constants_source_name, fmt_setting};
+use lojasim::schedule::StepSchedule;
 
 use super::Failure;
 use super::experiment::{EstimatorArgs, ExperimentArgs, Threads};
+use super::io::{Format, FormatArg};
 
 #[derive(Args, Debug)]
 pub struct BoundArgs {
@@ -14,6 +18,8 @@ pub struct BoundArgs {
     pub experiment: ExperimentArgs,
     #[command(flatten)]
     pub threads: Threads,
+    #[command(flatten)]
+    pub format: FormatArg,
 }
 
 /// Runs `lojasim bound`.
@@ -25,11 +31,36 @@ pub fn execute(args: BoundArgs) -> Result<(), Failure> {
         .threads
         .pool()?
         .install(|| Experiment::new(&settings))?;
+    if args.format.check(None)? == Format::Json {
+        let row = BoundRow::of(&e);
+        say!("{}", json::object(BoundRow::COLUMNS, &row.cells()));
+        return Ok(());
+    }
     let b = e.bound();
     let opt = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.6}"));
     say!("problem        {}, d = {}", e.problem.kind, e.dim());
     say!("F(θ0)          {:.6e}", e.f0);
     say!("radius r       {}", e.radius);
+    // The inputs of ρ and δ besides the constants: the step, the noise, K and ε.
+    match e.schedule {
+        StepSchedule::Constant { eta } => say!("step η         {}", fmt_setting(eta)),
+        StepSchedule::RobbinsMonro { gamma, n0, q } => say!(
+            "steps          η_k = {}/(k + {})^{}",
+            fmt_setting(gamma),
+            fmt_setting(n0),
+            fmt_setting(q)
+        ),
+    }
+    match e.noise.sigma() {
+        Some(sigma) => say!(
+            "noise          {}, σ = {}",
+            e.noise.kind(),
+            fmt_setting(sigma)
+        ),
+        None => say!("noise          none"),
+    }
+    say!("steps K        {}", e.steps);
+    say!("ε              {}", fmt_setting(e.eps));
     say!(
         "α              {:.6} ({} constants)",
         e.constants.alpha,

@@ -9,7 +9,7 @@ use lojasim::report::{CONSTANTS_COLUMNS, ConstantsReport};
 
 use super::Failure;
 use super::experiment::{EstimatorArgs, ExperimentArgs, Threads};
-use super::io::{Output, summary_and_row};
+use super::io::{Format, Output, summary_and_row};
 
 #[derive(Args, Debug)]
 pub struct ConstantsArgs {
@@ -39,6 +39,12 @@ pub fn execute(args: ConstantsArgs) -> Result<(), Failure> {
         .map(|p| Output::open("--out", p, args.force))
         .transpose()?;
     let report = pool.install(|| ConstantsReport::new(&e))?;
-    summary_and_row(&report, output, CONSTANTS_COLUMNS, report.row().cells())?;
+    summary_and_row(
+        &report,
+        output,
+        CONSTANTS_COLUMNS,
+        report.row().cells(),
+        Format::Text,
+    )?;
     Ok(())
 }

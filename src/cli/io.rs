@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use lojasim::output;
 use lojasim::runner::GridLosses;
@@ -133,8 +133,13 @@ pub fn summary_and_row(
     output: Option<Output>,
     header: &[&str],
     row: Vec<String>,
+    format: Format,
 ) -> Result<(), Failure> {
-    if matches!(output, Some(Output::Stdout)) {
+    if format == Format::Json {
+        // Standard output holds the object alone; the summary goes to standard error.
+        tell!("{summary}");
+        say!("{}", output::json::object(header, &row));
+    } else if matches!(output, Some(Output::Stdout)) {
         tell!("{summary}");
     } else {
         say!("{summary}");
@@ -143,6 +148,40 @@ pub fn summary_and_row(
         output.write_csv(header, &[row]).map_err(Failure::Other)?;
     }
     Ok(())
+}
+
+/// How a command prints its result on standard output.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// The summary, for people.
+    #[default]
+    Text,
+    /// One JSON object with the fields of the CSV row (numbers as numbers, empty cells as
+    /// null); the summary goes to standard error.
+    Json,
+}
+
+/// `--format`, shared by the commands that print one result.
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub struct FormatArg {
+    /// How the result is printed on standard output: text (the summary) or json (one object
+    /// with the CSV row's fields, for scripts and notebooks; the summary goes to standard error).
+    #[arg(long, value_enum, default_value = "text", help_heading = "Output")]
+    pub format: Format,
+}
+
+impl FormatArg {
+    /// JSON and a CSV row cannot both be standard output.
+    pub fn check(self, out: Option<&Path>) -> Result<Format, Failure> {
+        if self.format == Format::Json && out == Some(Path::new("-")) {
+            return Err(usage(
+                "--format json prints the result on standard output, so --out cannot be `-` \
+                 there; give --out a file or drop one of the two"
+                    .to_string(),
+            ));
+        }
+        Ok(self.format)
+    }
 }
 
 /// F at every curve-grid step only when a curves file will hold it (it costs extra full losses
@@ -164,9 +203,41 @@ pub fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(&format!(
-            "{{bar:40}} {{pos}}/{{len}} {what}  {{per_sec}}  eta {{eta}}"
+            "{{bar:40}} {{pos}}/{{len}} {what}  {{rate}}  eta {{eta}}"
         ))
-        .expect("valid template"),
+        .expect("valid template")
+        .with_key(
+            "rate",
+            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/s", rounded_rate(state.per_sec()));
+            },
+        ),
     );
     bar
+}
+
+/// A rate for the progress bar: three significant digits, whole numbers above 100
+/// (16,775.5235/s reads 16776/s, 0.4321/s reads 0.432/s).
+fn rounded_rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0".to_string()
+    } else if per_sec >= 100.0 {
+        format!("{per_sec:.0}")
+    } else {
+        let decimals = (2 - per_sec.log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{per_sec:.decimals$}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rounded_rate;
+
+    #[test]
+    fn rates_are_rounded_to_what_a_reader_uses() {
+        assert_eq!(rounded_rate(16_775.523_5), "16776");
+        assert_eq!(rounded_rate(42.123), "42.1");
+        assert_eq!(rounded_rate(0.4321), "0.432");
+        assert_eq!(rounded_rate(0.0), "0");
+    }
 }

@@ -18,7 +18,8 @@ use lojasim::sweep::run_point;
 
 use super::experiment::{EstimatorArgs, ExperimentArgs, PrecisionArgs, Threads};
 use super::io::{
-    Output, cancel_on_ctrl_c, distinct_outputs, grid_losses, progress_bar, summary_and_row,
+    Format, FormatArg, Output, cancel_on_ctrl_c, distinct_outputs, grid_losses, progress_bar,
+    summary_and_row,
 };
 use super::{Failure, usage};
 
@@ -59,6 +60,8 @@ pub struct RunArgs {
     /// Overwrite existing output files.
     #[arg(long, help_heading = "Output")]
     pub force: bool,
+    #[command(flatten)]
+    pub format: FormatArg,
     /// No progress bar.
     #[arg(long, help_heading = "Output")]
     pub quiet: bool,
@@ -67,6 +70,7 @@ pub struct RunArgs {
 /// Runs `lojasim run`.
 pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
     args.precision.apply(&mut args.experiment);
+    let format = args.format.check(args.out.as_deref())?;
     let trace_path = match args.trace.as_deref() {
         Some([_, path]) => Some(Path::new(path)),
         _ => None,
@@ -125,7 +129,7 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
             ));
         }
         let target = relative_target(&args, &experiment)?;
-        return run_splitting(&experiment, &pool, output, target, args.quiet);
+        return run_splitting(&experiment, &pool, output, target, args.quiet, format);
     }
     if args.target_relative_error.is_some() {
         return Err(usage(
@@ -176,7 +180,7 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
     let report = result
         .report(&experiment, target.as_ref(), elapsed)
         .map_err(|e| Failure::Usage(anyhow::anyhow!("--confidence: {e}")))?;
-    summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record())?;
+    summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record(), format)?;
     if let (Some(curves), Some(rows)) = (curves, curve_rows) {
         curves
             .write_csv(output::curves::CURVE_COLUMNS, &rows)
@@ -232,6 +236,7 @@ fn run_splitting(
     output: Option<Output>,
     target: Option<RelativeTarget>,
     quiet: bool,
+    format: Format,
 ) -> Result<(), Failure> {
     let cancel = cancel_on_ctrl_c();
     let total = target.map_or(experiment.trajectories, |t| t.max_replicas);
@@ -264,6 +269,6 @@ fn run_splitting(
         }
     };
     bar.finish_and_clear();
-    summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record())?;
+    summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record(), format)?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Output files of sweeps: the append-only CSV that survives interruption ([`AppendCsv`]), the
+//! Output files: the bound's record ([`bound`]), rows as JSON ([`json`]); of sweeps: the append-only CSV that survives interruption ([`AppendCsv`]), the
 //! sweep row layout ([`sweep_csv`]), curves ([`curves`]), the merge of shard files ([`merge`]) and
 //! the reconciliation of a resumed file with the planned points ([`resume`]).
 //!
@@ -12,7 +12,9 @@
 //! reader of lojasim ever sees a partial row.
 
 mod append;
+pub mod bound;
 pub mod curves;
+pub mod json;
 pub mod merge;
 pub mod resume;
 pub mod summary;
