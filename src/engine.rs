@@ -111,6 +111,70 @@ pub fn simulate(
     Ok(tally)
 }
 
+/// Trajectories in the first chunk of [`simulate_prefix`], whose time predicts the run's.
+pub const PILOT: u64 = 4 * BLOCK;
+
+/// The chunks [`simulate_prefix`] runs `range` in: first [`PILOT`] trajectories, then about a
+/// hundredth of the range each, in whole blocks. A function of the range alone, never of the
+/// threads or the timing.
+pub fn prefix_chunks(range: Range<u64>) -> Vec<Range<u64>> {
+    let chunk = ((range.end - range.start) / 100).div_ceil(BLOCK).max(1) * BLOCK;
+    let mut chunks = Vec::new();
+    let mut start = range.start;
+    let mut next = (range.start + PILOT).min(range.end);
+    while start < range.end {
+        chunks.push(start..next);
+        start = next;
+        next = (start + chunk).min(range.end);
+    }
+    chunks
+}
+
+/// What [`simulate_prefix`] finished: the trajectories `range.start..end`.
+pub struct Prefix {
+    pub tally: Tally,
+    pub end: u64,
+    /// Whether the whole range was run (false: cancelled).
+    pub complete: bool,
+}
+
+/// Runs `range` as [`simulate`] does, but in consecutive chunks ([`prefix_chunks`]), so that a
+/// cancelled run keeps the chunks it finished: a prefix of whole blocks, whose tally is exactly
+/// that of running the prefix alone (tallies merge exactly), whatever the thread count.
+/// `after_chunk(done, total)` is called after each chunk.
+pub fn simulate_prefix(
+    dynamics: &Dynamics<'_>,
+    seed: u64,
+    range: Range<u64>,
+    control: Control<'_>,
+    mut after_chunk: impl FnMut(u64, u64),
+) -> Prefix {
+    let mut tally = Tally {
+        curve_complete: control.grid_losses == GridLosses::All
+            || !matches!(dynamics.noise, NoiseModel::Minibatch { .. }),
+        ..Tally::new(curve_grid(dynamics.steps))
+    };
+    let total = range.end - range.start;
+    for chunk in prefix_chunks(range.clone()) {
+        match simulate(dynamics, seed, chunk.clone(), control) {
+            Ok(part) => tally.merge(&part),
+            Err(Cancelled) => {
+                return Prefix {
+                    tally,
+                    end: chunk.start,
+                    complete: false,
+                };
+            }
+        }
+        after_chunk(chunk.end - range.start, total);
+    }
+    Prefix {
+        tally,
+        end: range.end,
+        complete: true,
+    }
+}
+
 /// A pool of `threads` threads (0: one per core), to `install` work on.
 pub fn pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build()
@@ -129,6 +193,67 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    #[test]
+    fn prefix_chunks_cover_the_range_in_whole_blocks() {
+        for range in [0..1, 0..100, 0..10_000, 64..1_000_000, 0..PILOT] {
+            let chunks = prefix_chunks(range.clone());
+            assert_eq!(chunks[0].start, range.start);
+            assert_eq!(chunks.last().unwrap().end, range.end);
+            assert!(chunks.windows(2).all(|w| w[0].end == w[1].start));
+            assert!(chunks.iter().all(|c| c.start < c.end));
+            // Every boundary but the range's end lies on a block boundary of the global index
+            // when the range starts on one.
+            if range.start % BLOCK == 0 {
+                assert!(
+                    chunks
+                        .iter()
+                        .all(|c| c.end == range.end || c.end % BLOCK == 0)
+                );
+            }
+            assert!(chunks.len() <= 102, "{}", chunks.len());
+        }
+    }
+
+    /// Chunked and cancelled: the full run equals the one-piece run bit for bit, and a cancel
+    /// keeps a prefix whose tally is that of the prefix run alone.
+    #[test]
+    fn a_chunked_run_equals_the_whole_run_and_a_cancel_keeps_an_exact_prefix() {
+        use crate::landscape::Quadratic;
+        let landscape = Quadratic::new(vec![1.0; 3]).unwrap();
+        let dynamics = Dynamics {
+            landscape: &landscape,
+            noise: NoiseModel::Ml { sigma: 50.0 },
+            noise_dist: NoiseDist::Gaussian,
+            schedule: StepSchedule::Constant { eta: 0.1 },
+            theta0: &[0.2, 0.1, 0.0],
+            radius: 0.3,
+            steps: 60,
+            eps: 1e-6,
+        };
+        let whole = simulate(&dynamics, 5, 0..3000, Control::default()).unwrap();
+        let chunked = simulate_prefix(&dynamics, 5, 0..3000, Control::default(), |_, _| {});
+        assert!(chunked.complete);
+        assert_eq!(chunked.tally, whole);
+        assert!(whole.stayed > 0 && whole.stayed < 3000, "both outcomes");
+
+        let cancel = AtomicBool::new(false);
+        let control = Control {
+            cancel: Some(&cancel),
+            ..Control::default()
+        };
+        let mut chunks = 0;
+        let partial = simulate_prefix(&dynamics, 5, 0..3000, control, |_, _| {
+            chunks += 1;
+            if chunks == 3 {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        });
+        assert!(!partial.complete);
+        assert_eq!(partial.end, prefix_chunks(0..3000)[2].end);
+        let alone = simulate(&dynamics, 5, 0..partial.end, Control::default()).unwrap();
+        assert_eq!(partial.tally, alone);
+    }
     use crate::data::Dataset;
     use crate::landscape::{Activation, Mlp, Objective};
     use crate::noise::{BatchMode, NoiseDist};

@@ -6,12 +6,17 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
-use cli::{Cli, Command, Failure};
+use cli::{Cli, Command, Failure, Given};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command();
+    let matches = command.clone().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(experiment) = cli.command.experiment_mut() {
+        experiment.given = Given::of(&command, &matches);
+    }
     let result = match cli.command {
         Command::Run(args) => cli::run::execute(args),
         Command::Sweep(args) => cli::sweep::execute(args),

@@ -15,7 +15,7 @@ use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 62] = [
+pub const CSV_COLUMNS: [&str; 63] = [
     "problem",
     "dim",
     "noise",
@@ -78,6 +78,7 @@ pub const CSV_COLUMNS: [&str; 62] = [
     "extinctions",
     "ams_score",
     "target_met",
+    "partial",
 ];
 
 /// A proportion with its interval.
@@ -127,6 +128,9 @@ pub struct RunReport<'a> {
     pub relative_target: Option<TargetOutcome>,
     /// How a crude Monte Carlo run to `--target-halfwidth` stopped.
     pub halfwidth_target: Option<HalfwidthOutcome>,
+    /// For a run interrupted by Ctrl-C, the trajectories it had planned: the row then holds the
+    /// estimate of those finished (`partial = true`).
+    pub partial_of: Option<u64>,
 }
 
 /// How a crude Monte Carlo run to a target half-width stopped (for the summary).
@@ -257,6 +261,7 @@ impl<'a> RunReport<'a> {
             target_met: None,
             relative_target: None,
             halfwidth_target: None,
+            partial_of: None,
         }
     }
 
@@ -353,6 +358,14 @@ impl<'a> RunReport<'a> {
             "target_met",
             self.target_met
                 .map_or("", |m| if m { "true" } else { "false" }),
+        );
+        row.set(
+            "partial",
+            if self.partial_of.is_some() {
+                "true"
+            } else {
+                ""
+            },
         );
         row.set(
             "ams_score",
@@ -856,6 +869,22 @@ impl fmt::Display for RunReport<'_> {
                 stay,
                 converge,
             } => {
+                if let Some(planned) = self.partial_of {
+                    let _ = writeln!(
+                        s,
+                        "  PARTIAL      interrupted: the estimate below is of the first {} of the {planned} \
+                         planned trajectories (whole blocks, the same counts for any thread count)",
+                        stay.total
+                    );
+                }
+                if e.noise == NoiseModel::None {
+                    let _ = writeln!(
+                        s,
+                        "  note         no noise: every trajectory follows the same path, so the counts \
+                         are 0 or N and the intervals below only reflect N; one trajectory gives \
+                         the same answer"
+                    );
+                }
                 if e.f0 <= e.eps {
                     let _ = writeln!(
                         s,

@@ -2077,3 +2077,166 @@ fn json_output_carries_the_csv_rows_fields() {
         empty.path(),
     );
 }
+
+/// Ctrl-C during `run`: after the first chunk the run announces its cost; interrupted, it writes
+/// the estimate of the chunks finished, marked partial, and exits 130. The partial row's counts
+/// are those of a fresh run of exactly that many trajectories.
+#[test]
+fn ctrl_c_during_run_writes_the_finished_part_marked_partial() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.csv");
+    // About a minute of work on two cores: far more than the interruption leaves time for.
+    let args = [
+        "run",
+        "--problem",
+        "ring",
+        "--trajectories",
+        "3000000",
+        "--quiet",
+    ];
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lojasim"))
+        .args(args)
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("planned: 3000000 trajectories × 1000 steps, about"),
+        "{line}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("marked partial"), "{rest}");
+
+    let text = read(&out);
+    let n = column(&text, "trajectories")[0].clone();
+    assert_eq!(column(&text, "partial"), ["true"]);
+    let n_value: u64 = n.parse().unwrap();
+    assert!((256..30_000_000).contains(&n_value), "{n}");
+    let fresh = lojasim()
+        .args(&args[..3])
+        .args(["--trajectories", &n, "--quiet", "--out", "-"])
+        .output()
+        .unwrap();
+    let fresh = String::from_utf8(fresh.stdout).unwrap();
+    for name in [
+        "stay_count",
+        "converge_count",
+        "final_loss_mean",
+        "stay_lo",
+        "exit_hi",
+    ] {
+        assert_eq!(column(&text, name), column(&fresh, name), "{name}");
+    }
+    assert_eq!(column(&fresh, "partial"), [""]);
+}
+
+/// Flags the chosen problem or noise does not use are refused, naming the flag and what it
+/// applies to; `--noise none` says that its interval only reflects N.
+#[test]
+fn flags_that_do_not_apply_are_refused_and_deterministic_runs_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["run", "--problem", "quadratic", "--hidden", "3"],
+            "--hidden applies only to --problem mlp",
+        ),
+        (
+            &["run", "--problem", "ring", "--curvature", "2"],
+            "--curvature applies only to --problem quadratic",
+        ),
+        (
+            &[
+                "bound",
+                "--problem",
+                "least-squares",
+                "--activation",
+                "relu",
+            ],
+            "--activation applies only to --problem mlp",
+        ),
+        (
+            &[
+                "sweep",
+                "--problem",
+                "quadratic,ring",
+                "--init-steps",
+                "5",
+                "--out",
+                "s.csv",
+            ],
+            "--init-steps applies only to --problem least-squares or mlp",
+        ),
+        (
+            &[
+                "run",
+                "--problem",
+                "ring",
+                "--noise",
+                "none",
+                "--sigma",
+                "2",
+            ],
+            "--sigma does not apply to --noise none",
+        ),
+        (
+            &["run", "--problem", "ring", "--constant-samples", "10"],
+            "--constant-samples applies only to --problem least-squares or mlp",
+        ),
+    ];
+    for (args, message) in cases {
+        assert_refused(
+            lojasim().current_dir(dir.path()).args(args),
+            message,
+            dir.path(),
+        );
+    }
+    // A flag applies to a sweep if it applies to one of its problems.
+    lojasim()
+        .current_dir(dir.path())
+        .args([
+            "sweep",
+            "--problem",
+            "quadratic,least-squares",
+            "--init-steps",
+            "5",
+        ])
+        .args([
+            "--trajectories",
+            "64",
+            "--steps",
+            "5",
+            "--out",
+            "-",
+            "--quiet",
+        ])
+        .assert()
+        .success();
+    lojasim()
+        .args([
+            "run",
+            "--problem",
+            "ring",
+            "--noise",
+            "none",
+            "--trajectories",
+            "64",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "no noise: every trajectory follows the same path",
+        ));
+}

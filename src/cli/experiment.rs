@@ -15,7 +15,7 @@ use lojasim::noise::{BatchMode, NoiseDist, NoiseKind};
 use lojasim::schedule::ScheduleKind;
 use lojasim::sweep::{SettingsGrid, grid};
 
-use super::{Failure, usage};
+use super::{Failure, Given, usage};
 
 /// Values of a grid-capable flag: one value for `run` and `bound`, any number for `sweep`.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,6 +140,10 @@ pub struct ExperimentArgs {
 
     #[command(flatten)]
     pub network: NetworkArgs,
+    /// The flags typed on the command line (filled by `main`), to refuse those that do not
+    /// apply to the chosen problem or noise.
+    #[arg(skip)]
+    pub given: Given,
 }
 
 /// Flags of the data landscapes, minibatch noise and the constants estimator (docs/networks.md).
@@ -303,6 +307,7 @@ impl ExperimentArgs {
     /// The grid of settings, flags in `--help` order (the first varying slowest). In single mode
     /// a vector flag is one vector whose coordinates `,` or `;` separate.
     pub fn grid(&self, mode: Mode, estimator: &EstimatorArgs) -> Result<SettingsGrid, ConfigError> {
+        self.refuse_flags_that_do_not_apply()?;
         let vectors = |flag: &'static str, v: &Values<Vec<f64>>| match mode {
             Mode::Sweep => Ok(v.0.clone()),
             Mode::Single => one_vector(flag, &v.0).map(|x| vec![x]),
@@ -468,6 +473,58 @@ impl ExperimentArgs {
                 |s, v| s.network.constant_samples = v as usize,
             )?;
         Ok(g)
+    }
+
+    /// A flag typed on the command line that none of the chosen problems or noise models uses
+    /// is a mistake (a user who adds `--hidden 64` to a quadratic expects a network): refused,
+    /// naming it and what it applies to. In a sweep a flag applies if it applies to any point.
+    fn refuse_flags_that_do_not_apply(&self) -> Result<(), ConfigError> {
+        // What each landscape takes is its own file's answer (`Spec::flags`); `--dim` has its
+        // own message for the data landscapes, whose dimension is implied.
+        let landscape_flags = ProblemKind::ALL
+            .iter()
+            .flat_map(|k| k.spec().flags().iter().copied())
+            .filter(|&f| f != "--dim");
+        for flag in landscape_flags {
+            if self.given.contains(flag) && !self.problem.iter().any(|k| k.takes(flag)) {
+                return Err(ConfigError::new(
+                    flag,
+                    format!(
+                        "applies only to --problem {}; drop it or choose that problem",
+                        ProblemKind::names_taking(flag)
+                    ),
+                ));
+            }
+        }
+        // `lojasim constants` samples any landscape, to set the estimates beside exact values.
+        if self.given.contains("--constant-samples")
+            && self.given.command != "constants"
+            && !self.problem.iter().any(|k| k.uses_data())
+        {
+            return Err(ConfigError::new(
+                "--constant-samples",
+                format!(
+                    "applies only to --problem {} (the analytic landscapes have exact constants); \
+                     drop it",
+                    ProblemKind::ALL
+                        .iter()
+                        .filter(|k| k.uses_data())
+                        .map(|k| k.name())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            ));
+        }
+        for flag in ["--sigma", "--noise-dist"] {
+            if self.given.contains(flag) && self.noise.iter().all(|&n| n == NoiseKind::None) {
+                return Err(ConfigError::new(
+                    flag,
+                    "does not apply to --noise none (gradient descent has no noise); drop it or \
+                     choose a noise model",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The settings of one point (`run`, `bound`, `constants`, `init`).

@@ -61,6 +61,56 @@ pub enum Command {
     Init(init::InitArgs),
 }
 
+/// The long flags typed on the command line (not those left at their defaults), for the checks
+/// that refuse a flag that does not apply.
+#[derive(Clone, Debug, Default)]
+pub struct Given {
+    /// The subcommand (`run`, `constants`, …).
+    pub command: String,
+    flags: Vec<String>,
+}
+
+impl Given {
+    /// The flags of the subcommand in `matches` whose value came from the command line.
+    pub fn of(command: &clap::Command, matches: &clap::ArgMatches) -> Self {
+        let Some((name, sub)) = matches.subcommand() else {
+            return Self::default();
+        };
+        let Some(command) = command.find_subcommand(name) else {
+            return Self::default();
+        };
+        Given {
+            command: name.to_string(),
+            flags: command
+                .get_arguments()
+                .filter(|a| {
+                    sub.value_source(a.get_id().as_str())
+                        == Some(clap::parser::ValueSource::CommandLine)
+                })
+                .filter_map(|a| a.get_long().map(|long| format!("--{long}")))
+                .collect(),
+        }
+    }
+
+    pub fn contains(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+}
+
+impl Command {
+    /// The experiment flags of the command, if it has them.
+    pub fn experiment_mut(&mut self) -> Option<&mut experiment::ExperimentArgs> {
+        match self {
+            Command::Run(a) => Some(&mut a.experiment),
+            Command::Sweep(a) => Some(&mut a.experiment),
+            Command::Bound(a) => Some(&mut a.experiment),
+            Command::Constants(a) => Some(&mut a.experiment),
+            Command::Init(a) => Some(&mut a.experiment),
+            Command::Merge(_) => None,
+        }
+    }
+}
+
 /// Failures, by exit status: bad input is 2 (as for clap's own usage errors), an interrupted run
 /// 130 (as for a shell's SIGINT), anything else 1.
 pub enum Failure {

@@ -8,13 +8,14 @@ use clap::Args;
 use lojasim::Experiment;
 use lojasim::ams::RelativeTarget;
 use lojasim::config::Estimator;
+use lojasim::engine;
 use lojasim::engine::Control;
 use lojasim::estimate::sequential::Target;
 use lojasim::output;
 use lojasim::report::{CSV_COLUMNS, RunReport};
 use lojasim::runner::GridLosses;
 use lojasim::sweep::config_id;
-use lojasim::sweep::run_point;
+use lojasim::sweep::{PointResult, run_point};
 
 use super::experiment::{EstimatorArgs, ExperimentArgs, PrecisionArgs, Threads};
 use super::io::{
@@ -160,16 +161,57 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
         grid_losses: grid_losses(curves.is_some()),
     };
     let start = Instant::now();
-    let result = pool
-        .install(|| {
-            run_point(
-                &experiment,
-                0..experiment.trajectories,
-                target.as_ref(),
-                control,
-            )
-        })
-        .map_err(|_| Failure::Interrupted("no output was written".to_string()))?;
+    let planned = experiment.trajectories;
+    let (result, partial) = match &target {
+        Some(t) => {
+            let result = pool
+                .install(|| run_point(&experiment, 0..planned, Some(t), control))
+                .map_err(|_| {
+                    Failure::Interrupted(
+                        "no output was written (a run to --target-halfwidth keeps nothing when \
+                         interrupted: its interval is valid only at a look)"
+                            .to_string(),
+                    )
+                })?;
+            (result, false)
+        }
+        None => {
+            // In chunks, so that Ctrl-C keeps the finished ones; the first chunk times the run.
+            let announce = |done: u64, total: u64| {
+                if done == engine::PILOT.min(total) && done < total {
+                    let seconds =
+                        start.elapsed().as_secs_f64() * (total - done) as f64 / done as f64;
+                    if seconds > ANNOUNCE_ABOVE_S {
+                        bar.suspend(|| {
+                            tell!(
+                                "planned: {total} trajectories × {} steps, about {} on {} threads \
+                                 (timed on the first {done}); Ctrl-C keeps the finished part",
+                                experiment.steps,
+                                duration(seconds),
+                                pool.current_num_threads()
+                            )
+                        });
+                    }
+                }
+            };
+            let prefix = pool.install(|| {
+                engine::simulate_prefix(
+                    &experiment.dynamics(),
+                    experiment.seed,
+                    0..planned,
+                    control,
+                    announce,
+                )
+            });
+            if prefix.end == 0 {
+                return Err(Failure::Interrupted(
+                    "no trajectory had finished; no output was written".to_string(),
+                ));
+            }
+            let complete = prefix.complete;
+            (PointResult::of_tally(prefix.tally), !complete)
+        }
+    };
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
@@ -177,10 +219,26 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
         let id = config_id(&settings, &experiment, args.precision.target_halfwidth);
         output::curves::records(&experiment, &result.tally, id, &(0..result.used()))
     });
-    let report = result
+    let used = result.used();
+    let mut report = result
         .report(&experiment, target.as_ref(), elapsed)
         .map_err(|e| Failure::Usage(anyhow::anyhow!("--confidence: {e}")))?;
+    if partial {
+        report.partial_of = Some(planned);
+    }
     summary_and_row(&report, output, &CSV_COLUMNS, report.csv_record(), format)?;
+    if partial {
+        // The trace and curves of a partial run would describe a run that did not happen.
+        return Err(Failure::Interrupted(format!(
+            "the estimate of the first {used} of {planned} trajectories was written, marked \
+             partial{}",
+            if args.out.is_some() {
+                " (column partial = true)"
+            } else {
+                ""
+            }
+        )));
+    }
     if let (Some(curves), Some(rows)) = (curves, curve_rows) {
         curves
             .write_csv(output::curves::CURVE_COLUMNS, &rows)
@@ -195,6 +253,23 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
             .map_err(Failure::Other)?;
     }
     Ok(())
+}
+
+/// A run predicted to take longer than this (seconds) says so after its first chunk.
+const ANNOUNCE_ABOVE_S: f64 = 10.0;
+
+/// A duration for people: seconds, minutes, hours or days, to a tenth.
+fn duration(seconds: f64) -> String {
+    let (value, unit) = if seconds < 120.0 {
+        (seconds, "s")
+    } else if seconds < 7200.0 {
+        (seconds / 60.0, "min")
+    } else if seconds < 172_800.0 {
+        (seconds / 3600.0, "h")
+    } else {
+        (seconds / 86_400.0, "days")
+    };
+    format!("{value:.1} {unit}")
 }
 
 /// The replicas `--max-replicas` allows when not given.

@@ -63,6 +63,15 @@ pub fn run_point(
 }
 
 impl PointResult {
+    /// The result of a fixed range of crude Monte Carlo, already simulated.
+    pub fn of_tally(tally: Tally) -> Self {
+        Self {
+            tally,
+            splitting: None,
+            stopped: None,
+        }
+    }
+
     /// The units of work done: trajectories, or replicas for splitting.
     pub fn used(&self) -> u64 {
         self.splitting
