@@ -131,19 +131,25 @@ impl Tally {
         if !self.curve_complete && j + 1 != self.curve.len() {
             return None;
         }
-        let n = self.trajectories as f64;
-        let mean = self.curve[j].loss.value() / n;
-        let second = self.curve[j].loss_sq.value() / n;
-        // E[F²] − E[F]² carries a rounding error of a few ulp of E[F²]; a difference below that is
-        // indistinguishable from zero (e.g. at k = 0, where every trajectory has F(θ0)).
-        let raw = second - mean * mean;
-        let var = if raw <= 8.0 * f64::EPSILON * second {
-            0.0
-        } else {
-            raw * n / (n - 1.0).max(1.0)
-        };
-        Some((mean, (var / n).sqrt()))
+        Some(mean_and_se(&self.curve[j], self.trajectories))
     }
+}
+
+/// The mean over `n` trajectories of F(θ_k)·1{stayed through k} and its standard error, from the
+/// exact sums (the one formula of a tally and of merged curves files).
+pub fn mean_and_se(sums: &CurveSums, n: u64) -> (f64, f64) {
+    let n = n as f64;
+    let mean = sums.loss.value() / n;
+    let second = sums.loss_sq.value() / n;
+    // E[F²] − E[F]² carries a rounding error of a few ulp of E[F²]; a difference below that is
+    // indistinguishable from zero (e.g. at k = 0, where every trajectory has F(θ0)).
+    let raw = second - mean * mean;
+    let var = if raw <= 8.0 * f64::EPSILON * second {
+        0.0
+    } else {
+        raw * n / (n - 1.0).max(1.0)
+    };
+    (mean, (var / n).sqrt())
 }
 
 impl crate::runner::LaneSink for Tally {
