@@ -189,6 +189,8 @@ pub struct NetworkSettings {
     pub init_steps: u64,
     /// `--init-eta`: their step size.
     pub init_eta: f64,
+    /// `--init-loss`: pre-train until F(θ) ≤ this (`init_steps` is then the cap).
+    pub init_loss: Option<f64>,
     /// `--theta0-file`: θ0 from a file instead.
     pub theta0_file: Option<PathBuf>,
     /// `--batch`: minibatch size B [default: [`DEFAULT_BATCH`]].
@@ -211,6 +213,7 @@ impl Default for NetworkSettings {
             init_seed: 0,
             init_steps: 50_000,
             init_eta: 0.12,
+            init_loss: None,
             theta0_file: None,
             batch: None,
             batch_mode: BatchMode::WithReplacement,
@@ -258,6 +261,19 @@ impl Default for Settings {
     }
 }
 
+/// A seeded, pre-trained start of a data landscape (`--init-seed`, `--init-steps`, `--init-eta`,
+/// `--init-loss`), with how far pre-training went.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InitStart {
+    pub seed: u64,
+    /// `--init-steps`: the steps, or with `--init-loss` their cap.
+    pub steps: u64,
+    pub eta: f64,
+    /// `--init-loss`: pre-train until F(θ) ≤ this.
+    pub target: Option<f64>,
+    pub outcome: init::Pretrained,
+}
+
 /// A landscape with its starting point: everything `lojasim init` needs.
 pub struct Problem {
     pub settings: ProblemSettings,
@@ -265,8 +281,8 @@ pub struct Problem {
     pub theta0: Vec<f64>,
     /// The data set of a data landscape, loaded once.
     pub data: Option<Arc<Dataset>>,
-    /// (`--init-seed`, `--init-steps`) when θ0 is a network's seeded, pre-trained start.
-    pub init: Option<(u64, u64)>,
+    /// When θ0 is a network's seeded, pre-trained start: its settings and how far it went.
+    pub init: Option<InitStart>,
     /// F(θ0). A start the user gave may have a non-finite loss here ([`Experiment::new`] refuses
     /// it); a pre-trained start with one is refused at once.
     pub f0: f64,
@@ -355,8 +371,7 @@ impl Problem {
         }
         check_simulation_memory(dim, memory_flag, memory_fix)?;
         let landscape = landscape::build(&settings, dim, Some(&data))?;
-        let init = (net.theta0_file.is_none() && s.theta0.is_empty())
-            .then_some((net.init_seed, net.init_steps));
+        let mut init = None;
         let theta0 = if let Some(path) = &net.theta0_file {
             if !s.theta0.is_empty() {
                 return Err(ConfigError::new(
@@ -371,18 +386,36 @@ impl Problem {
         } else {
             let layers = model.init_layers(&settings.network, data.features());
             let eta = check::positive("--init-eta", net.init_eta)?;
+            if let Some(t) = net.init_loss {
+                check::positive("--init-loss", t)?;
+            }
             let key = format!(
-                "{settings:?} data {:016x} seed {} steps {} eta {:016x}",
+                "{settings:?} data {:016x} seed {} steps {} eta {:016x} target {:?}",
                 data.fingerprint(),
                 net.init_seed,
                 net.init_steps,
-                eta.to_bits()
+                eta.to_bits(),
+                net.init_loss.map(f64::to_bits)
             );
-            pretrained_start(key, || {
+            let (theta, outcome) = pretrained_start(key, || {
                 let mut theta = init::lecun_normal(&layers.layers, layers.biases, net.init_seed);
-                init::pretrain(landscape.as_ref(), &mut theta, net.init_steps, eta);
-                theta
-            })
+                let outcome = init::pretrain_until(
+                    landscape.as_ref(),
+                    &mut theta,
+                    net.init_steps,
+                    eta,
+                    net.init_loss,
+                );
+                (theta, outcome)
+            });
+            init = Some(InitStart {
+                seed: net.init_seed,
+                steps: net.init_steps,
+                eta,
+                target: net.init_loss,
+                outcome,
+            });
+            theta
         };
         let f0 = loss_at(landscape.as_ref(), &theta0);
         if init.is_some() && (!f0.is_finite() || theta0.iter().any(|v| !v.is_finite())) {
@@ -413,8 +446,8 @@ pub struct Experiment {
     pub theta0: Vec<f64>,
     /// The data set of a data landscape.
     pub data: Option<Arc<Dataset>>,
-    /// (`--init-seed`, `--init-steps`) when θ0 is a network's seeded, pre-trained start.
-    pub init: Option<(u64, u64)>,
+    /// When θ0 is a network's seeded, pre-trained start: its settings and how far it went.
+    pub init: Option<InitStart>,
     /// F(θ0).
     pub f0: f64,
     pub noise: NoiseModel,
@@ -695,8 +728,11 @@ impl Experiment {
 /// whose swept flags leave the start alone share one pre-training (4.7 s for a 4 → 32 → 32 → 1
 /// network); points that reach it together wait for the first. `compute` must not use rayon: a
 /// worker that stole another point's task while inside it would wait on its own cell.
-fn pretrained_start(key: String, compute: impl FnOnce() -> Vec<f64>) -> Vec<f64> {
-    type Starts = Mutex<HashMap<String, Arc<OnceLock<Vec<f64>>>>>;
+fn pretrained_start(
+    key: String,
+    compute: impl FnOnce() -> (Vec<f64>, init::Pretrained),
+) -> (Vec<f64>, init::Pretrained) {
+    type Starts = Mutex<HashMap<String, Arc<OnceLock<(Vec<f64>, init::Pretrained)>>>>;
     static STARTS: OnceLock<Starts> = OnceLock::new();
     let cell = STARTS
         .get_or_init(Starts::default)

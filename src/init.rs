@@ -50,13 +50,52 @@ pub fn lecun_normal(layers: &[(usize, usize)], bias: bool, seed: u64) -> Vec<f64
 
 /// `steps` gradient-descent steps of size `eta` on `landscape`, in place.
 pub fn pretrain(landscape: &dyn Landscape, theta: &mut [f64], steps: u64, eta: f64) {
+    pretrain_until(landscape, theta, steps, eta, None);
+}
+
+/// How far pre-training went.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pretrained {
+    /// Gradient-descent steps taken.
+    pub steps: u64,
+    /// F at the initialisation.
+    pub initial_loss: f64,
+    /// With a target F*: whether F(θ) ≤ F* was reached within the cap.
+    pub reached: Option<bool>,
+}
+
+/// Gradient descent of size `eta` on `landscape`, in place: `max_steps` steps, or with `target`
+/// F* until F(θ) ≤ F* (checked before each step, on the loss the step computes anyway, so a run
+/// without a target takes exactly the steps of [`pretrain`]).
+pub fn pretrain_until(
+    landscape: &dyn Landscape,
+    theta: &mut [f64],
+    max_steps: u64,
+    eta: f64,
+    target: Option<f64>,
+) -> Pretrained {
     let mut grad = vec![0.0; theta.len()];
     let mut work = vec![0.0; landscape.workspace_len()];
-    for _ in 0..steps {
-        landscape.loss_and_gradient(theta, &mut grad, &mut work);
+    let mut initial_loss = None;
+    for step in 0..max_steps {
+        let f = landscape.loss_and_gradient(theta, &mut grad, &mut work);
+        initial_loss.get_or_insert(f);
+        if target.is_some_and(|t| f <= t) {
+            return Pretrained {
+                steps: step,
+                initial_loss: initial_loss.unwrap_or(f),
+                reached: Some(true),
+            };
+        }
         for (t, g) in theta.iter_mut().zip(&grad) {
             *t -= eta * g;
         }
+    }
+    let last = target.map(|t| landscape.loss(theta, &mut work) <= t);
+    Pretrained {
+        steps: max_steps,
+        initial_loss: initial_loss.unwrap_or_else(|| landscape.loss(theta, &mut work)),
+        reached: last,
     }
 }
 
@@ -147,6 +186,37 @@ mod tests {
             lecun_normal(&[(3, 2)], false, 9),
             lecun_normal(&[(3, 2)], false, 10)
         );
+    }
+
+    /// Without a target, pre-training takes the same steps as before; with one, it stops at the
+    /// first iterate with F ≤ F*, so one step fewer is above it.
+    #[test]
+    fn pretraining_to_a_loss_stops_at_the_first_iterate_below_it() {
+        use crate::landscape::{Objective, Quadratic};
+        let q = Quadratic::new(vec![1.0, 3.0]).unwrap();
+        let mut work = vec![0.0; q.workspace_len()];
+        let (mut a, mut b) = (vec![1.0, -2.0], vec![1.0, -2.0]);
+        pretrain(&q, &mut a, 40, 0.1);
+        let none = pretrain_until(&q, &mut b, 40, 0.1, None);
+        assert_eq!(a, b);
+        assert_eq!((none.steps, none.reached), (40, None));
+        assert_eq!(none.initial_loss, 0.5 * (1.0 + 3.0 * 4.0));
+
+        let mut c = vec![1.0, -2.0];
+        let hit = pretrain_until(&q, &mut c, 1000, 0.1, Some(1e-3));
+        assert_eq!(hit.reached, Some(true));
+        assert!(q.loss(&c, &mut work) <= 1e-3);
+        let mut d = vec![1.0, -2.0];
+        pretrain(&q, &mut d, hit.steps - 1, 0.1);
+        assert!(q.loss(&d, &mut work) > 1e-3, "stopped late");
+        assert_eq!(&c, &{
+            pretrain(&q, &mut d, 1, 0.1);
+            d
+        });
+
+        let mut e = vec![1.0, -2.0];
+        let capped = pretrain_until(&q, &mut e, 5, 0.1, Some(1e-12));
+        assert_eq!((capped.steps, capped.reached), (5, Some(false)));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 63] = [
+pub const CSV_COLUMNS: [&str; 64] = [
     "problem",
     "dim",
     "noise",
@@ -79,6 +79,7 @@ pub const CSV_COLUMNS: [&str; 63] = [
     "ams_score",
     "target_met",
     "partial",
+    "init_loss",
 ];
 
 /// A proportion with its interval.
@@ -376,11 +377,15 @@ impl<'a> RunReport<'a> {
         );
         row.set(
             "init_seed",
-            init.map_or(String::new(), |(seed, _)| seed.to_string()),
+            init.map_or(String::new(), |i| i.seed.to_string()),
         );
         row.set(
             "init_steps",
-            init.map_or(String::new(), |(_, steps)| steps.to_string()),
+            init.map_or(String::new(), |i| i.steps.to_string()),
+        );
+        row.set(
+            "init_loss",
+            init.and_then(|i| i.target).map_or(String::new(), fmt_f64),
         );
         self.measurement
             .cells()
@@ -739,6 +744,35 @@ pub fn fmt_small(x: f64, digits: usize) -> String {
     }
 }
 
+/// How far pre-training took the start, F(θ0) beside ε (the summary's `init` line).
+pub fn init_line(i: &crate::config::InitStart, f0: f64, eps: f64) -> String {
+    let o = &i.outcome;
+    let from = format!(
+        "{} gradient-descent steps (η = {}) from the seed-{} initialisation took F from {:.3e} to \
+         {f0:.3e} (ε = {})",
+        o.steps,
+        fmt_setting(i.eta),
+        i.seed,
+        o.initial_loss,
+        fmt_setting(eps)
+    );
+    match (i.target, o.reached) {
+        (Some(t), Some(true)) => {
+            format!(
+                "  init         {from}: --init-loss {} reached",
+                fmt_setting(t)
+            )
+        }
+        (Some(t), _) => format!(
+            "  INIT LOSS NOT REACHED {from}: F(θ0) > --init-loss {} after the cap of --init-steps \
+             {}; raise it or --init-eta",
+            fmt_setting(t),
+            i.steps
+        ),
+        (None, _) => format!("  init         {from}"),
+    }
+}
+
 /// P(exit) and its interval for the terminal: scientific with `digits` decimals (the digits that
 /// matter near 0) unless the interval lies above one half, where it prints like a proportion; `gap`
 /// separates the estimate from the interval.
@@ -841,6 +875,9 @@ impl fmt::Display for RunReport<'_> {
             "  start        |θ0| = {norm0:.6}, F(θ0) = {:.6e}, ball radius r = {}",
             e.f0, e.radius
         );
+        if let Some(i) = &e.init {
+            let _ = writeln!(s, "{}", init_line(i, e.f0, e.eps));
+        }
         match &self.measurement {
             Measurement::Mc { stay, .. } => {
                 let _ = writeln!(

@@ -2318,3 +2318,57 @@ fn merged_curves_files_equal_the_unsharded_curves() {
             "are missing: add the file of that shard",
         ));
 }
+
+/// `--init-loss`: pre-training stops once F(θ) ≤ F*, and the summary, `init` and the row say how
+/// far it got; a cap that stops it first is reported.
+#[test]
+fn init_loss_pretrains_to_a_loss_and_reports_a_cap_that_stops_it() {
+    let (row, _) = run_row(&[
+        "--init-loss",
+        "1e-3",
+        "--trajectories",
+        "64",
+        "--steps",
+        "20",
+    ]);
+    assert_eq!(row["init_loss"], "0.001");
+    let f0: f64 = row["f0"].parse().unwrap();
+    assert!(f0 <= 1e-3 && f0 > 1e-4, "{f0}");
+    let output = lojasim()
+        .args([
+            "run",
+            "--init-loss",
+            "1e-3",
+            "--trajectories",
+            "64",
+            "--steps",
+            "20",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("--init-loss 0.001 reached"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.txt");
+    let output = lojasim()
+        .args(["init", "--init-loss", "1e-14", "--init-steps", "300"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("θ0 of d = 97 parameters"), "{stderr}");
+    assert!(
+        stderr.contains("INIT LOSS NOT REACHED 300 gradient-descent steps"),
+        "{stderr}"
+    );
+    assert_eq!(read(&out).lines().count(), 97);
+    assert_refused(
+        lojasim()
+            .current_dir(dir.path())
+            .args(["run", "--problem", "ring", "--init-loss", "1"]),
+        "--init-loss applies only to --problem least-squares or mlp",
+        &tempfile::tempdir().unwrap().keep(),
+    );
+}

@@ -183,6 +183,9 @@ pub struct NetworkArgs {
     /// Step size of those gradient-descent steps.
     #[arg(long, value_parser = f64_values, default_value = "0.12", allow_hyphen_values = true, help_heading = "Data and network")]
     pub init_eta: Values<f64>,
+    /// Pre-train until F(θ) ≤ F* (at most --init-steps steps; the summary says if the cap was hit).
+    #[arg(long, value_name = "F*", value_parser = f64_values, allow_hyphen_values = true, help_heading = "Data and network")]
+    pub init_loss: Option<Values<f64>>,
     /// θ0 from a file: one number per line in the documented parameter order (docs/networks.md).
     #[arg(
         long,
@@ -454,6 +457,11 @@ impl ExperimentArgs {
             .axis("--init-eta", net.init_eta.0.clone(), f, |s, v| {
                 s.network.init_eta = v
             })?;
+        if let Some(t) = &net.init_loss {
+            g = g.axis("--init-loss", t.0.clone(), f, |s, v| {
+                s.network.init_loss = Some(v)
+            })?;
+        }
         if let Some(b) = &net.batch {
             g = g.axis("--batch", b.0.clone(), u, |s, v| {
                 s.network.batch = Some(v as usize)

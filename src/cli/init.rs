@@ -25,14 +25,28 @@ pub struct InitArgs {
 /// Runs `lojasim init`.
 pub fn execute(args: InitArgs) -> Result<(), Failure> {
     let output = Output::open("--out", &args.out, args.force)?;
-    let problem = Problem::new(
-        &args
-            .experiment
-            .settings("init", &EstimatorArgs::default())?,
-    )?;
+    let settings = args
+        .experiment
+        .settings("init", &EstimatorArgs::default())?;
+    let start = std::time::Instant::now();
+    let problem = Problem::new(&settings)?;
     let text = lojasim::init::format_theta0(&problem.theta0);
     output
         .write_with(|w| Ok(w.write_all(text.as_bytes())?))
         .map_err(Failure::Other)?;
+    // What was written, on standard error (standard output may be the file).
+    tell!(
+        "θ0 of d = {} parameters, F(θ0) = {:.6e}, written to {} in {:.2} s",
+        problem.theta0.len(),
+        problem.f0,
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    if let Some(i) = &problem.init {
+        tell!(
+            "{}",
+            lojasim::report::init_line(i, problem.f0, settings.eps)
+        );
+    }
     Ok(())
 }

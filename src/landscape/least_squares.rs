@@ -230,6 +230,7 @@ impl Spec for LeastSquaresSpec {
             "--init-seed",
             "--init-steps",
             "--init-eta",
+            "--init-loss",
             "--theta0-file",
         ]
     }

@@ -886,6 +886,7 @@ impl Spec for MlpSpec {
             "--init-seed",
             "--init-steps",
             "--init-eta",
+            "--init-loss",
             "--theta0-file",
         ]
     }
