@@ -272,7 +272,13 @@ pub struct InitStart {
     /// `--init-loss`: pre-train until F(θ) ≤ this.
     pub target: Option<f64>,
     pub outcome: init::Pretrained,
+    /// Seconds the pre-training took (when this process computed it; a start shared by
+    /// several points of a sweep is computed once).
+    pub elapsed_s: f64,
 }
+
+/// Called during the start-up of an experiment with (steps done, steps in all) of pre-training.
+pub type StartupProgress<'a> = Option<&'a (dyn Fn(u64, u64) + Sync)>;
 
 /// A landscape with its starting point: everything `lojasim init` needs.
 pub struct Problem {
@@ -296,6 +302,11 @@ fn loss_at(landscape: &dyn Landscape, theta0: &[f64]) -> f64 {
 impl Problem {
     /// Checks the landscape flags of `s`, loads the data (if any) and computes θ0.
     pub fn new(s: &Settings) -> Result<Self, ConfigError> {
+        Self::with_progress(s, None)
+    }
+
+    /// [`Problem::new`], reporting the progress of pre-training.
+    pub fn with_progress(s: &Settings, progress: StartupProgress<'_>) -> Result<Self, ConfigError> {
         let net = &s.network;
         for &t in &s.theta0 {
             check::finite("--theta0", t)?;
@@ -397,7 +408,8 @@ impl Problem {
                 eta.to_bits(),
                 net.init_loss.map(f64::to_bits)
             );
-            let (theta, outcome) = pretrained_start(key, || {
+            let (theta, outcome, elapsed_s) = pretrained_start(key, || {
+                let start = std::time::Instant::now();
                 let mut theta = init::lecun_normal(&layers.layers, layers.biases, net.init_seed);
                 let outcome = init::pretrain_until(
                     landscape.as_ref(),
@@ -405,8 +417,13 @@ impl Problem {
                     net.init_steps,
                     eta,
                     net.init_loss,
+                    &mut |done| {
+                        if let Some(p) = progress {
+                            p(done, net.init_steps);
+                        }
+                    },
                 );
-                (theta, outcome)
+                (theta, outcome, start.elapsed().as_secs_f64())
             });
             init = Some(InitStart {
                 seed: net.init_seed,
@@ -414,6 +431,7 @@ impl Problem {
                 eta,
                 target: net.init_loss,
                 outcome,
+                elapsed_s,
             });
             theta
         };
@@ -474,6 +492,11 @@ impl Experiment {
     /// Checks `s`, builds the landscape and, where no exact or user constant is available,
     /// estimates the constants over the ball.
     pub fn new(s: &Settings) -> Result<Self, ConfigError> {
+        Self::with_progress(s, None)
+    }
+
+    /// [`Experiment::new`], reporting the progress of pre-training.
+    pub fn with_progress(s: &Settings, progress: StartupProgress<'_>) -> Result<Self, ConfigError> {
         // Cheap checks first: the problem may load data and pre-train.
         let radius = check::positive("--radius", s.radius)?;
         if s.steps == 0 {
@@ -503,7 +526,7 @@ impl Experiment {
             data,
             init,
             f0,
-        } = Problem::new(s)?;
+        } = Problem::with_progress(s, progress)?;
         let noise = noise_model(s, landscape.as_ref())?;
         let schedule = step_schedule(s)?;
         if !f0.is_finite() {
@@ -723,16 +746,16 @@ impl Experiment {
     }
 }
 
+/// θ0 after pre-training, how far it went, and the seconds it took.
+type PretrainedStart = (Vec<f64>, init::Pretrained, f64);
+
 /// The pre-trained start for `key` — everything that determines it: the landscape settings, the
 /// data's values, the init seed, steps and step — computed once per process. The points of a sweep
 /// whose swept flags leave the start alone share one pre-training (4.7 s for a 4 → 32 → 32 → 1
 /// network); points that reach it together wait for the first. `compute` must not use rayon: a
 /// worker that stole another point's task while inside it would wait on its own cell.
-fn pretrained_start(
-    key: String,
-    compute: impl FnOnce() -> (Vec<f64>, init::Pretrained),
-) -> (Vec<f64>, init::Pretrained) {
-    type Starts = Mutex<HashMap<String, Arc<OnceLock<(Vec<f64>, init::Pretrained)>>>>;
+fn pretrained_start(key: String, compute: impl FnOnce() -> PretrainedStart) -> PretrainedStart {
+    type Starts = Mutex<HashMap<String, Arc<OnceLock<PretrainedStart>>>>;
     static STARTS: OnceLock<Starts> = OnceLock::new();
     let cell = STARTS
         .get_or_init(Starts::default)

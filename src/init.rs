@@ -50,8 +50,11 @@ pub fn lecun_normal(layers: &[(usize, usize)], bias: bool, seed: u64) -> Vec<f64
 
 /// `steps` gradient-descent steps of size `eta` on `landscape`, in place.
 pub fn pretrain(landscape: &dyn Landscape, theta: &mut [f64], steps: u64, eta: f64) {
-    pretrain_until(landscape, theta, steps, eta, None);
+    pretrain_until(landscape, theta, steps, eta, None, &mut |_| {});
 }
+
+/// Pre-training reports its progress every this many steps.
+pub const PROGRESS_EVERY: u64 = 500;
 
 /// How far pre-training went.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,13 +69,15 @@ pub struct Pretrained {
 
 /// Gradient descent of size `eta` on `landscape`, in place: `max_steps` steps, or with `target`
 /// F* until F(θ) ≤ F* (checked before each step, on the loss the step computes anyway, so a run
-/// without a target takes exactly the steps of [`pretrain`]).
+/// without a target takes exactly the steps of [`pretrain`]). `progress(k)` is called every
+/// [`PROGRESS_EVERY`] steps with the steps taken so far.
 pub fn pretrain_until(
     landscape: &dyn Landscape,
     theta: &mut [f64],
     max_steps: u64,
     eta: f64,
     target: Option<f64>,
+    progress: &mut dyn FnMut(u64),
 ) -> Pretrained {
     let mut grad = vec![0.0; theta.len()];
     let mut work = vec![0.0; landscape.workspace_len()];
@@ -89,6 +94,9 @@ pub fn pretrain_until(
         }
         for (t, g) in theta.iter_mut().zip(&grad) {
             *t -= eta * g;
+        }
+        if (step + 1) % PROGRESS_EVERY == 0 {
+            progress(step + 1);
         }
     }
     let last = target.map(|t| landscape.loss(theta, &mut work) <= t);
@@ -197,13 +205,13 @@ mod tests {
         let mut work = vec![0.0; q.workspace_len()];
         let (mut a, mut b) = (vec![1.0, -2.0], vec![1.0, -2.0]);
         pretrain(&q, &mut a, 40, 0.1);
-        let none = pretrain_until(&q, &mut b, 40, 0.1, None);
+        let none = pretrain_until(&q, &mut b, 40, 0.1, None, &mut |_| {});
         assert_eq!(a, b);
         assert_eq!((none.steps, none.reached), (40, None));
         assert_eq!(none.initial_loss, 0.5 * (1.0 + 3.0 * 4.0));
 
         let mut c = vec![1.0, -2.0];
-        let hit = pretrain_until(&q, &mut c, 1000, 0.1, Some(1e-3));
+        let hit = pretrain_until(&q, &mut c, 1000, 0.1, Some(1e-3), &mut |_| {});
         assert_eq!(hit.reached, Some(true));
         assert!(q.loss(&c, &mut work) <= 1e-3);
         let mut d = vec![1.0, -2.0];
@@ -215,7 +223,7 @@ mod tests {
         });
 
         let mut e = vec![1.0, -2.0];
-        let capped = pretrain_until(&q, &mut e, 5, 0.1, Some(1e-12));
+        let capped = pretrain_until(&q, &mut e, 5, 0.1, Some(1e-12), &mut |_| {});
         assert_eq!((capped.steps, capped.reached), (5, Some(false)));
     }
 

@@ -748,10 +748,11 @@ pub fn fmt_small(x: f64, digits: usize) -> String {
 pub fn init_line(i: &crate::config::InitStart, f0: f64, eps: f64) -> String {
     let o = &i.outcome;
     let from = format!(
-        "{} gradient-descent steps (η = {}) from the seed-{} initialisation took F from {:.3e} to \
-         {f0:.3e} (ε = {})",
+        "{} gradient-descent steps (η = {}, {:.2} s) from the seed-{} initialisation took F from \
+         {:.3e} to {f0:.3e} (ε = {})",
         o.steps,
         fmt_setting(i.eta),
+        i.elapsed_s,
         i.seed,
         o.initial_loss,
         fmt_setting(eps)

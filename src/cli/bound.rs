@@ -10,7 +10,7 @@ use lojasim::schedule::StepSchedule;
 
 use super::Failure;
 use super::experiment::{EstimatorArgs, ExperimentArgs, Threads};
-use super::io::{Format, FormatArg};
+use super::io::{Format, FormatArg, pretraining_bar, pretraining_progress};
 
 #[derive(Args, Debug)]
 pub struct BoundArgs {
@@ -27,10 +27,13 @@ pub fn execute(args: BoundArgs) -> Result<(), Failure> {
     let settings = args
         .experiment
         .settings("bound", &EstimatorArgs::default())?;
+    let pretraining = pretraining_bar(false);
+    let hook = pretraining_progress(&pretraining, false);
     let e = args
         .threads
         .pool()?
-        .install(|| Experiment::new(&settings))?;
+        .install(|| Experiment::with_progress(&settings, Some(&hook)))?;
+    pretraining.finish_and_clear();
     if args.format.check(None)? == Format::Json {
         let row = BoundRow::of(&e);
         say!("{}", json::object(BoundRow::COLUMNS, &row.cells()));

@@ -9,7 +9,7 @@ use lojasim::report::{CONSTANTS_COLUMNS, ConstantsReport};
 
 use super::Failure;
 use super::experiment::{EstimatorArgs, ExperimentArgs, Threads};
-use super::io::{Format, Output, summary_and_row};
+use super::io::{Format, Output, pretraining_bar, pretraining_progress, summary_and_row};
 
 #[derive(Args, Debug)]
 pub struct ConstantsArgs {
@@ -32,7 +32,10 @@ pub fn execute(args: ConstantsArgs) -> Result<(), Failure> {
         .experiment
         .settings("constants", &EstimatorArgs::default())?;
     let pool = args.threads.pool()?;
-    let e = pool.install(|| Experiment::new(&settings))?;
+    let pretraining = pretraining_bar(false);
+    let hook = pretraining_progress(&pretraining, false);
+    let e = pool.install(|| Experiment::with_progress(&settings, Some(&hook)))?;
+    pretraining.finish_and_clear();
     let output = args
         .out
         .as_deref()

@@ -8,7 +8,7 @@ use lojasim::config::Problem;
 
 use super::Failure;
 use super::experiment::{EstimatorArgs, ExperimentArgs};
-use super::io::Output;
+use super::io::{Output, pretraining_bar, pretraining_progress};
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
@@ -29,7 +29,10 @@ pub fn execute(args: InitArgs) -> Result<(), Failure> {
         .experiment
         .settings("init", &EstimatorArgs::default())?;
     let start = std::time::Instant::now();
-    let problem = Problem::new(&settings)?;
+    let pretraining = pretraining_bar(false);
+    let hook = pretraining_progress(&pretraining, false);
+    let problem = Problem::with_progress(&settings, Some(&hook))?;
+    pretraining.finish_and_clear();
     let text = lojasim::init::format_theta0(&problem.theta0);
     output
         .write_with(|w| Ok(w.write_all(text.as_bytes())?))

@@ -216,6 +216,27 @@ pub fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
     bar
 }
 
+/// A bar for the pre-training of a network start, drawn from its first report on (a start
+/// read from a file, or already computed, never shows it).
+pub fn pretraining_bar(quiet: bool) -> ProgressBar {
+    let bar = progress_bar(0, quiet, "pre-training steps");
+    bar.set_draw_target(ProgressDrawTarget::hidden());
+    bar
+}
+
+/// The hook that moves [`pretraining_bar`] (from the thread that pre-trains).
+pub fn pretraining_progress(bar: &ProgressBar, quiet: bool) -> impl Fn(u64, u64) + Sync + '_ {
+    move |done, total| {
+        if bar.length() != Some(total) {
+            bar.set_length(total);
+            if !quiet {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        }
+        bar.set_position(done);
+    }
+}
+
 /// A rate for the progress bar: three significant digits, whole numbers above 100
 /// (16,775.5235/s reads 16776/s, 0.4321/s reads 0.432/s).
 fn rounded_rate(per_sec: f64) -> String {

@@ -19,8 +19,8 @@ use lojasim::sweep::{PointResult, run_point};
 
 use super::experiment::{EstimatorArgs, ExperimentArgs, PrecisionArgs, Threads};
 use super::io::{
-    Format, FormatArg, Output, cancel_on_ctrl_c, distinct_outputs, grid_losses, progress_bar,
-    summary_and_row,
+    Format, FormatArg, Output, cancel_on_ctrl_c, distinct_outputs, grid_losses, pretraining_bar,
+    pretraining_progress, progress_bar, summary_and_row,
 };
 use super::{Failure, usage};
 
@@ -84,7 +84,10 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
     let settings = args.experiment.settings("run", &args.estimator)?;
     // The constants estimator (when the run needs it) already uses the pool.
     let pool = args.threads.pool()?;
-    let experiment = pool.install(|| Experiment::new(&settings))?;
+    let pretraining = pretraining_bar(args.quiet);
+    let hook = pretraining_progress(&pretraining, args.quiet);
+    let experiment = pool.install(|| Experiment::with_progress(&settings, Some(&hook)))?;
+    pretraining.finish_and_clear();
     let output = args
         .out
         .as_deref()
