@@ -404,6 +404,36 @@ pub struct TargetOutcome {
 }
 
 impl RelativeTarget {
+    /// `--target-relative-error` and `--max-replicas` (at least `first`, the first look's
+    /// replicas), checked.
+    pub fn new(
+        error: f64,
+        max_replicas: u64,
+        first: u64,
+        confidence: f64,
+    ) -> Result<Self, crate::error::ConfigError> {
+        use crate::error::ConfigError;
+        if !(error > 0.0 && error.is_finite()) {
+            return Err(ConfigError::new(
+                "--target-relative-error",
+                format!("must be a positive relative half-width, e.g. 0.1 for 10 % (got {error})"),
+            ));
+        }
+        if max_replicas < first {
+            return Err(ConfigError::new(
+                "--max-replicas",
+                format!(
+                    "must be at least --replicas, the first look ({first}; got {max_replicas})"
+                ),
+            ));
+        }
+        Ok(Self {
+            error,
+            max_replicas,
+            confidence,
+        })
+    }
+
     /// Runs replicas 0..`first`, then more, through `extend` (which runs a range of replicas),
     /// until the target or the cap.
     pub fn run<E>(

@@ -2372,3 +2372,72 @@ fn init_loss_pretrains_to_a_loss_and_reports_a_cap_that_stops_it() {
         &tempfile::tempdir().unwrap().keep(),
     );
 }
+
+/// `sweep --target-relative-error`: each point runs as `run` with the same flags would (the
+/// same replicas, estimate and interval), rows say whether the target was met, and shards or
+/// crude Monte Carlo are refused.
+#[test]
+fn a_splitting_sweep_runs_each_point_to_a_relative_precision_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.csv");
+    let mut grid = ML_RARE.to_vec();
+    grid[15] = "11,5.8";
+    lojasim()
+        .arg("sweep")
+        .args(&grid)
+        .args(["--target-relative-error", "0.2", "--quiet"])
+        .args(["--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let sweep = read(&out);
+    assert_eq!(column(&sweep, "target_met"), ["true", "true"]);
+    assert_eq!(column(&sweep, "ci_method"), ["ams-t-spent", "ams-t-spent"]);
+    for (i, sigma) in ["11", "5.8"].into_iter().enumerate() {
+        let mut point = ML_RARE.to_vec();
+        point[15] = sigma;
+        let (run, _) = run_row(&[&point[..], &["--target-relative-error", "0.2"]].concat());
+        for name in [
+            "replicas",
+            "exit_p",
+            "exit_lo",
+            "exit_hi",
+            "stay_bound",
+            "target_met",
+        ] {
+            assert_eq!(column(&sweep, name)[i], run[name], "{name} at σ = {sigma}");
+        }
+        let (lo, hi, p): (f64, f64, f64) = (
+            run["exit_lo"].parse().unwrap(),
+            run["exit_hi"].parse().unwrap(),
+            run["exit_p"].parse().unwrap(),
+        );
+        assert!((hi - lo) / (2.0 * p) <= 0.2);
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let mut mc = grid.clone();
+    mc[19] = "mc";
+    mc.truncate(20); // without --particles
+    for (args, extra, message) in [
+        (
+            &grid,
+            &["--shard", "0/2"][..],
+            "--target-relative-error cannot be used with --shard",
+        ),
+        (
+            &mc,
+            &[][..],
+            "--target-relative-error applies to --estimator ams",
+        ),
+    ] {
+        assert_refused(
+            lojasim()
+                .current_dir(empty.path())
+                .arg("sweep")
+                .args(args)
+                .args(["--target-relative-error", "0.2", "--out", "s.csv"])
+                .args(extra),
+            message,
+            empty.path(),
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use lojasim::ConfigError;
-use lojasim::ams::Score;
+use lojasim::ams::{RelativeTarget, Score};
 use lojasim::config::{EstimatorKind, NetworkSettings, Settings};
 use lojasim::engine;
 use lojasim::estimate::CiMethod;
@@ -255,9 +255,48 @@ pub struct PrecisionArgs {
         help_heading = "Estimation"
     )]
     pub max_trajectories: Option<u64>,
+    /// With --estimator ams: add replicas (from --replicas on) until the interval's half-width
+    /// is at most E times the estimate, e.g. 0.1; the interval is then ams-t-spent, which keeps
+    /// its confidence over the repeated looks.
+    #[arg(
+        long,
+        value_name = "E",
+        allow_negative_numbers = true,
+        help_heading = "Estimation"
+    )]
+    pub target_relative_error: Option<f64>,
+    /// The most replicas --target-relative-error may use [default: 10000].
+    #[arg(
+        long,
+        value_name = "M",
+        requires = "target_relative_error",
+        help_heading = "Estimation"
+    )]
+    pub max_replicas: Option<u64>,
 }
 
+/// The replicas `--max-replicas` allows when not given.
+pub const DEFAULT_MAX_REPLICAS: u64 = 10_000;
+
 impl PrecisionArgs {
+    /// `--target-relative-error` with its cap, checked against the first look of `replicas`.
+    pub fn relative_target(
+        &self,
+        replicas: u64,
+        confidence: f64,
+    ) -> Result<Option<RelativeTarget>, ConfigError> {
+        self.target_relative_error
+            .map(|e| {
+                RelativeTarget::new(
+                    e,
+                    self.max_replicas.unwrap_or(DEFAULT_MAX_REPLICAS),
+                    replicas,
+                    confidence,
+                )
+            })
+            .transpose()
+    }
+
     /// Moves `--max-trajectories` into `--trajectories`, which is the cap of a run to a target
     /// (and so the config id of `--max-trajectories N` is that of `--trajectories N`).
     pub fn apply(&self, experiment: &mut ExperimentArgs) {

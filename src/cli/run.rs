@@ -15,7 +15,7 @@ use lojasim::output;
 use lojasim::report::{CSV_COLUMNS, RunReport};
 use lojasim::runner::GridLosses;
 use lojasim::sweep::config_id;
-use lojasim::sweep::{PointResult, run_point};
+use lojasim::sweep::{PointResult, PointTarget, run_point};
 
 use super::experiment::{EstimatorArgs, ExperimentArgs, PrecisionArgs, Threads};
 use super::io::{
@@ -32,19 +32,6 @@ pub struct RunArgs {
     pub estimator: EstimatorArgs,
     #[command(flatten)]
     pub precision: PrecisionArgs,
-    /// With --estimator ams: add replicas (from --replicas on) until the interval's half-width
-    /// is at most E times the estimate, e.g. 0.1; the interval is then ams-t-spent, which keeps
-    /// its confidence over the repeated looks.
-    #[arg(long, value_name = "E", help_heading = "Estimation")]
-    pub target_relative_error: Option<f64>,
-    /// The most replicas --target-relative-error may use [default: 10000].
-    #[arg(
-        long,
-        value_name = "M",
-        requires = "target_relative_error",
-        help_heading = "Estimation"
-    )]
-    pub max_replicas: Option<u64>,
     #[command(flatten)]
     pub threads: Threads,
     /// Write the result as a CSV row (with header) to FILE; `-` is standard output, and the
@@ -135,7 +122,7 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
         let target = relative_target(&args, &experiment)?;
         return run_splitting(&experiment, &pool, output, target, args.quiet, format);
     }
-    if args.target_relative_error.is_some() {
+    if args.precision.target_relative_error.is_some() {
         return Err(usage(
             "--target-relative-error applies to --estimator ams (crude Monte Carlo runs to a \
              precision with --target-halfwidth)"
@@ -219,7 +206,11 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
 
     let curve_rows = curves.is_some().then(|| {
-        let id = config_id(&settings, &experiment, args.precision.target_halfwidth);
+        let id = config_id(
+            &settings,
+            &experiment,
+            args.precision.target_halfwidth.map(PointTarget::Halfwidth),
+        );
         output::curves::records(&experiment, &result.tally, id, &(0..result.used()))
     });
     let used = result.used();
@@ -275,35 +266,14 @@ fn duration(seconds: f64) -> String {
     format!("{value:.1} {unit}")
 }
 
-/// The replicas `--max-replicas` allows when not given.
-const DEFAULT_MAX_REPLICAS: u64 = 10_000;
-
 /// `--target-relative-error` and `--max-replicas`, checked.
 fn relative_target(
     args: &RunArgs,
     experiment: &Experiment,
 ) -> Result<Option<RelativeTarget>, Failure> {
-    let Some(error) = args.target_relative_error else {
-        return Ok(None);
-    };
-    if !(error > 0.0 && error.is_finite()) {
-        return Err(usage(format!(
-            "--target-relative-error must be a positive relative half-width, e.g. 0.1 for 10 % \
-             (got {error})"
-        )));
-    }
-    let max_replicas = args.max_replicas.unwrap_or(DEFAULT_MAX_REPLICAS);
-    if max_replicas < experiment.trajectories {
-        return Err(usage(format!(
-            "--max-replicas must be at least --replicas, the first look ({}; got {max_replicas})",
-            experiment.trajectories
-        )));
-    }
-    Ok(Some(RelativeTarget {
-        error,
-        max_replicas,
-        confidence: experiment.confidence,
-    }))
+    Ok(args
+        .precision
+        .relative_target(experiment.trajectories, experiment.confidence)?)
 }
 
 /// `run --estimator ams`: the replicas on the pool (to a relative precision with `target`), the

@@ -10,9 +10,11 @@ use lojasim::engine::Control;
 use lojasim::output::resume::Finished;
 use lojasim::output::sweep_csv;
 use lojasim::output::{self, AppendCsv};
-use lojasim::sweep::{DEFAULT_MAX_POINTS, Shard, plan, run_point};
+use lojasim::sweep::{DEFAULT_MAX_POINTS, PointTarget, Precision, Shard, plan, run_point_to};
 
-use super::experiment::{EstimatorArgs, ExperimentArgs, Mode, PrecisionArgs, Threads};
+use super::experiment::{
+    DEFAULT_MAX_REPLICAS, EstimatorArgs, ExperimentArgs, Mode, PrecisionArgs, Threads,
+};
 use super::io::{cancel_on_ctrl_c, distinct_outputs, grid_losses, progress_bar};
 use super::{Failure, usage};
 
@@ -65,10 +67,29 @@ pub struct SweepArgs {
 
 /// Runs `lojasim sweep`.
 pub fn execute(mut args: SweepArgs) -> Result<(), Failure> {
-    if args.shard.is_some() && args.precision.target_halfwidth.is_some() {
+    for (flag, given) in [
+        (
+            "--target-halfwidth",
+            args.precision.target_halfwidth.is_some(),
+        ),
+        (
+            "--target-relative-error",
+            args.precision.target_relative_error.is_some(),
+        ),
+    ] {
+        if given && args.shard.is_some() {
+            return Err(usage(format!(
+                "{flag} cannot be used with --shard: a run to a precision decides its own \
+                 number of trajectories (or replicas), so it cannot be split into fixed ranges"
+            )));
+        }
+    }
+    if args.estimator.estimator == EstimatorKind::Mc
+        && args.precision.target_relative_error.is_some()
+    {
         return Err(usage(
-            "--target-halfwidth cannot be used with --shard: a run to a precision decides its \
-             own number of trajectories, so it cannot be split into fixed ranges"
+            "--target-relative-error applies to --estimator ams (crude Monte Carlo runs to a \
+             precision with --target-halfwidth)"
                 .to_string(),
         ));
     }
@@ -96,12 +117,23 @@ pub fn execute(mut args: SweepArgs) -> Result<(), Failure> {
     }
     grid.check_size(args.max_points)?;
     let shard = args.shard.unwrap_or(Shard::ALL);
+    let precision = Precision {
+        target: match (
+            args.precision.target_halfwidth,
+            args.precision.target_relative_error,
+        ) {
+            (Some(h), _) => Some(PointTarget::Halfwidth(h)),
+            (_, Some(e)) => Some(PointTarget::RelativeError(e)),
+            _ => None,
+        },
+        max_replicas: args.precision.max_replicas.unwrap_or(DEFAULT_MAX_REPLICAS),
+    };
     // Building a point may run the constants estimator (about a second for a network).
     let bar = progress_bar(grid.len(), args.quiet, "points checked");
     let built = |n: u64| bar.inc(n);
     let pool = args.threads.pool()?;
     let points = pool
-        .install(|| plan(&grid, shard, args.precision.target_halfwidth, Some(&built)))
+        .install(|| plan(&grid, shard, precision, Some(&built)))
         .map_err(|e| usage(e.to_string()))?;
     bar.finish_and_clear();
 
@@ -158,21 +190,27 @@ pub fn execute(mut args: SweepArgs) -> Result<(), Failure> {
     let outcome = pool.install(|| -> Result<(), Failure> {
         for p in &todo {
             let start = Instant::now();
-            let result = run_point(&p.experiment, p.range.clone(), p.target.as_ref(), control)
-                .map_err(|_| {
-                    Failure::Interrupted(format!(
-                        "{} finished rows are in {}; run the same command with --resume to finish",
-                        done.len(),
-                        args.out.display()
-                    ))
-                })?;
+            let result = run_point_to(
+                &p.experiment,
+                p.range.clone(),
+                p.target.as_ref(),
+                p.relative.as_ref(),
+                control,
+            )
+            .map_err(|_| {
+                Failure::Interrupted(format!(
+                    "{} finished rows are in {}; run the same command with --resume to finish",
+                    done.len(),
+                    args.out.display()
+                ))
+            })?;
             let elapsed = start.elapsed().as_secs_f64();
             let used = result.used();
             // A run to a target stops early: take its unused budget off the bar.
             if let Some(len) = bar.length() {
                 bar.set_length(len.saturating_sub(p.range.end - p.range.start - used));
             }
-            let looks = result.stopped.as_ref().map(|s| s.looks);
+            let looks = result.looks();
             let range = p.range.start..p.range.start + used;
             if let Some(curves) = curves.as_mut() {
                 curves.append_all(&output::curves::records(
@@ -185,7 +223,10 @@ pub fn execute(mut args: SweepArgs) -> Result<(), Failure> {
             let report = result
                 .report(&p.experiment, p.target.as_ref(), elapsed)
                 .map_err(|e| usage(format!("--confidence: {e}")))?;
-            let row = sweep_csv::record(&report, p.id, &range, p.experiment.trajectories, looks);
+            let total = p
+                .relative
+                .map_or(p.experiment.trajectories, |r| r.max_replicas);
+            let row = sweep_csv::record(&report, p.id, &range, total, looks);
             out.append(&row)?;
             done.insert(p.key.clone(), row);
         }
@@ -203,6 +244,22 @@ pub fn execute(mut args: SweepArgs) -> Result<(), Failure> {
         && let Some(note) = output::summary::target_shortfall(&rows, h)
     {
         summary.push_str(&note);
+    }
+    if let Some(e) = args.precision.target_relative_error {
+        let missed = rows
+            .iter()
+            .filter(|r| r[sweep_csv::column("target_met")] == "false")
+            .count();
+        if missed > 0 {
+            summary.push_str(&format!(
+                "TARGET NOT MET at {missed} of {} points (target_met = false): a relative \
+                 half-width ≤ {}% was not reached within --max-replicas {}; raise it (or \
+                 --particles)\n",
+                rows.len(),
+                100.0 * e,
+                precision.max_replicas
+            ));
+        }
     }
     let note = format!(
         "{} points, {} computed now, {} kept; rows in {}",

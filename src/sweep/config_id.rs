@@ -31,23 +31,34 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The id of the point `settings` (checked into `experiment`), run to `target_halfwidth` if given.
+/// A precision a point is run to, which is part of its identity (its cap, like N, is not).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PointTarget {
+    /// `--target-halfwidth` (crude Monte Carlo).
+    Halfwidth(f64),
+    /// `--target-relative-error` (splitting).
+    RelativeError(f64),
+}
+
+/// The id of the point `settings` (checked into `experiment`), run to `target` if given.
 pub fn config_id(
     settings: &Settings,
     experiment: &Experiment,
-    target_halfwidth: Option<f64>,
+    target: Option<PointTarget>,
 ) -> ConfigId {
-    ConfigId(fnv1a64(
-        canonical(settings, experiment, target_halfwidth).as_bytes(),
-    ))
+    ConfigId(fnv1a64(canonical(settings, experiment, target).as_bytes()))
 }
 
 /// The canonical text hashed by [`config_id`].
 pub fn canonical(
     settings: &Settings,
     experiment: &Experiment,
-    target_halfwidth: Option<f64>,
+    target: Option<PointTarget>,
 ) -> String {
+    let target_halfwidth = match target {
+        Some(PointTarget::Halfwidth(h)) => Some(h),
+        _ => None,
+    };
     // Exhaustive on purpose: a new field of `Settings` fails to compile here until it is decided
     // whether (and how) it enters the id.
     let Settings {
@@ -171,6 +182,10 @@ pub fn canonical(
         lines.push(("particles", particles.to_string()));
         lines.push(("score", score.name().to_string()));
     }
+    // Added only when set, so that every other id is unchanged.
+    if let Some(PointTarget::RelativeError(error)) = target {
+        lines.push(("target_relative_error", error.to_string()));
+    }
     for (key, value) in lines {
         text.push_str(key);
         text.push('=');
@@ -268,7 +283,14 @@ mod tests {
             config_id(&other, &Experiment::new(&other).unwrap(), None),
             id
         );
-        assert_ne!(config_id(&s, &Experiment::new(&s).unwrap(), Some(0.01)), id);
+        assert_ne!(
+            config_id(
+                &s,
+                &Experiment::new(&s).unwrap(),
+                Some(PointTarget::Halfwidth(0.01))
+            ),
+            id
+        );
     }
 }
 

@@ -10,8 +10,8 @@ mod point;
 mod product;
 mod shard;
 
-pub use config_id::{ConfigId, config_id};
-pub use plan::{PlanError, PlannedPoint, RowKey, plan};
-pub use point::{PointResult, run_point};
+pub use config_id::{ConfigId, PointTarget, config_id};
+pub use plan::{PlanError, PlannedPoint, Precision, RowKey, plan};
+pub use point::{PointResult, run_point, run_point_to};
 pub use product::{Axis, DEFAULT_MAX_POINTS, SettingsGrid};
 pub use shard::Shard;

@@ -10,7 +10,18 @@ use crate::config::{Experiment, Settings};
 use crate::error::ConfigError;
 use crate::estimate::sequential::Target;
 
-use super::{ConfigId, SettingsGrid, Shard, config_id};
+use super::{ConfigId, PointTarget, SettingsGrid, Shard, config_id};
+use crate::ams::RelativeTarget;
+
+/// The precision every point of a sweep runs to.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Precision {
+    /// `--target-halfwidth` or `--target-relative-error` (the cap of the first is each point's
+    /// `--trajectories`).
+    pub target: Option<PointTarget>,
+    /// `--max-replicas`, the cap of `--target-relative-error`.
+    pub max_replicas: u64,
+}
 
 /// One point of a sweep, ready to run.
 pub struct PlannedPoint {
@@ -20,6 +31,8 @@ pub struct PlannedPoint {
     pub range: Range<u64>,
     /// The precision target, with `--target-halfwidth`.
     pub target: Option<Target>,
+    /// The relative precision target of splitting, with `--target-relative-error`.
+    pub relative: Option<RelativeTarget>,
     /// The key of its row in the output file (for `--resume`).
     pub key: RowKey,
 }
@@ -71,7 +84,7 @@ pub enum PlanError {
 pub fn plan(
     grid: &SettingsGrid,
     shard: Shard,
-    target_halfwidth: Option<f64>,
+    precision: Precision,
     progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Vec<PlannedPoint>, PlanError> {
     // A point after the first invalid one is not built: the loop below stops before it.
@@ -104,17 +117,27 @@ pub fn plan(
         };
         let experiment = experiment.map_err(at)?;
         let n = experiment.trajectories;
-        let target = target_halfwidth
-            .map(|h| Target::new(h, n, experiment.confidence, experiment.ci))
-            .transpose()
-            .map_err(at)?;
+        let (target, relative) = match precision.target {
+            None => (None, None),
+            Some(PointTarget::Halfwidth(h)) => (
+                Some(Target::new(h, n, experiment.confidence, experiment.ci).map_err(at)?),
+                None,
+            ),
+            Some(PointTarget::RelativeError(error)) => (
+                None,
+                Some(
+                    RelativeTarget::new(error, precision.max_replicas, n, experiment.confidence)
+                        .map_err(at)?,
+                ),
+            ),
+        };
         if shard.count > n {
             return Err(PlanError::EmptyShards {
                 shard,
                 trajectories: n,
             });
         }
-        let id = config_id(&settings, &experiment, target_halfwidth);
+        let id = config_id(&settings, &experiment, precision.target);
         if let Some(j) = seen.insert(id, i) {
             return Err(PlanError::Duplicate {
                 first: j,
@@ -124,10 +147,10 @@ pub fn plan(
                 id,
             });
         }
-        let range = if target.is_some() {
-            0..n
-        } else {
-            shard.range(n)
+        let range = match (&target, &relative) {
+            (Some(_), _) => 0..n,
+            (_, Some(r)) => 0..r.max_replicas,
+            _ => shard.range(n),
         };
         let key = RowKey {
             config_id: id.to_string(),
@@ -139,6 +162,7 @@ pub fn plan(
             id,
             range,
             target,
+            relative,
             key,
         });
     }

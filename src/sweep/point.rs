@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::ams::SplittingTally;
+use crate::ams::{ExitEstimate, RelativeTarget, SplittingTally, TargetOutcome};
 use crate::config::{Estimator, Experiment};
 use crate::engine::{self, Cancelled, Control};
 use crate::estimate::IntervalError;
@@ -18,6 +18,8 @@ pub struct PointResult {
     pub splitting: Option<SplittingTally>,
     /// How a run to a target half-width stopped (`None` for a fixed range).
     pub stopped: Option<Stopped>,
+    /// How a splitting run to a relative precision stopped, with its interval.
+    pub relative: Option<(ExitEstimate, TargetOutcome)>,
 }
 
 /// Simulates `range` of `experiment`, or with a `target`, batches from `range.start` on until the
@@ -28,16 +30,38 @@ pub fn run_point(
     target: Option<&Target>,
     control: Control<'_>,
 ) -> Result<PointResult, Cancelled> {
+    run_point_to(experiment, range, target, None, control)
+}
+
+/// [`run_point`], for splitting to a `relative` precision if given (its replicas from 0 on,
+/// `range` is then 0..cap).
+pub fn run_point_to(
+    experiment: &Experiment,
+    range: Range<u64>,
+    target: Option<&Target>,
+    relative: Option<&RelativeTarget>,
+    control: Control<'_>,
+) -> Result<PointResult, Cancelled> {
     let dynamics = experiment.dynamics();
     if let Estimator::Splitting { .. } = experiment.estimator {
         assert!(
             target.is_none(),
-            "splitting runs to a fixed number of replicas"
+            "splitting runs to a number of replicas or a relative precision"
         );
+        let (splitting, relative) = match relative {
+            Some(r) => {
+                let (tally, exit, outcome) = r.run(experiment.trajectories, |replicas| {
+                    experiment.simulate_splitting(replicas, control)
+                })?;
+                (tally, Some((exit, outcome)))
+            }
+            None => (experiment.simulate_splitting(range, control)?, None),
+        };
         return Ok(PointResult {
             tally: Tally::new(curve_grid(experiment.steps)),
-            splitting: Some(experiment.simulate_splitting(range, control)?),
+            splitting: Some(splitting),
             stopped: None,
+            relative,
         });
     }
     let Some(target) = target else {
@@ -46,6 +70,7 @@ pub fn run_point(
             tally,
             splitting: None,
             stopped: None,
+            relative: None,
         });
     };
     let mut tally = Tally::new(curve_grid(experiment.steps));
@@ -59,6 +84,7 @@ pub fn run_point(
         tally,
         splitting: None,
         stopped: Some(stopped),
+        relative: None,
     })
 }
 
@@ -69,7 +95,16 @@ impl PointResult {
             tally,
             splitting: None,
             stopped: None,
+            relative: None,
         }
+    }
+
+    /// The looks of a run to a precision target (`None` for a fixed range).
+    pub fn looks(&self) -> Option<u32> {
+        self.stopped
+            .as_ref()
+            .map(|s| s.looks)
+            .or(self.relative.map(|(_, o)| o.looks))
     }
 
     /// The units of work done: trajectories, or replicas for splitting.
@@ -87,7 +122,12 @@ impl PointResult {
         elapsed_s: f64,
     ) -> Result<RunReport<'a>, IntervalError> {
         if let Some(s) = self.splitting {
-            return Ok(RunReport::splitting(experiment, s, elapsed_s));
+            return Ok(match self.relative {
+                Some((exit, outcome)) => {
+                    RunReport::splitting_to_target(experiment, s, exit, outcome, elapsed_s)
+                }
+                None => RunReport::splitting(experiment, s, elapsed_s),
+            });
         }
         match (self.stopped, target) {
             (Some(s), Some(t)) => {
