@@ -486,6 +486,8 @@ pub struct Experiment {
     pub estimates: Option<Estimates>,
     /// `--constant-samples`, kept for [`Experiment::estimate_constants`].
     pub constant_samples: usize,
+    /// Seconds spent estimating the constants (0 when none was estimated).
+    pub constants_s: f64,
 }
 
 impl Experiment {
@@ -564,8 +566,11 @@ impl Experiment {
             },
             estimates: None,
             constant_samples: s.network.constant_samples,
+            constants_s: 0.0,
         };
+        let start = std::time::Instant::now();
         e.resolve_constants(s)?;
+        e.constants_s = start.elapsed().as_secs_f64();
         // On a data landscape without --eta, the step is half the largest the theorem allows,
         // η = α/(C_L(2C_L + σ)), so that ρ = 1 − ηα/2 < 1 (docs/networks.md).
         if let StepSchedule::Constant { eta } = &mut e.schedule

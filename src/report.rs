@@ -15,7 +15,7 @@ use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 64] = [
+pub const CSV_COLUMNS: [&str; 67] = [
     "problem",
     "dim",
     "noise",
@@ -80,6 +80,9 @@ pub const CSV_COLUMNS: [&str; 64] = [
     "target_met",
     "partial",
     "init_loss",
+    "init_s",
+    "constants_s",
+    "total_s",
 ];
 
 /// A proportion with its interval.
@@ -132,6 +135,41 @@ pub struct RunReport<'a> {
     /// For a run interrupted by Ctrl-C, the trajectories it had planned: the row then holds the
     /// estimate of those finished (`partial = true`).
     pub partial_of: Option<u64>,
+}
+
+/// Seconds per phase of a run: pre-training and the constants estimator (`None` where the run
+/// had none), and the simulation (`elapsed_s`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Phases {
+    pub init_s: Option<f64>,
+    pub constants_s: Option<f64>,
+    pub simulation_s: f64,
+}
+
+impl Phases {
+    pub fn total_s(&self) -> f64 {
+        self.init_s.unwrap_or(0.0) + self.constants_s.unwrap_or(0.0) + self.simulation_s
+    }
+
+    /// The summary's `elapsed` line.
+    pub fn line(&self) -> String {
+        let mut parts = vec![format!("simulation {:.3} s", self.simulation_s)];
+        if let Some(t) = self.init_s {
+            parts.push(format!("pre-training {t:.3} s"));
+        }
+        if let Some(t) = self.constants_s {
+            parts.push(format!("constants {t:.3} s"));
+        }
+        if parts.len() == 1 {
+            format!("  elapsed      {:.3} s", self.simulation_s)
+        } else {
+            format!(
+                "  elapsed      {:.3} s: {}",
+                self.total_s(),
+                parts.join(", ")
+            )
+        }
+    }
 }
 
 /// How a crude Monte Carlo run to a target half-width stopped (for the summary).
@@ -266,6 +304,16 @@ impl<'a> RunReport<'a> {
         }
     }
 
+    /// The time of each phase of this run.
+    pub fn phases(&self) -> Phases {
+        let e = self.experiment;
+        Phases {
+            init_s: e.init.map(|i| i.elapsed_s),
+            constants_s: e.estimates.map(|_| e.constants_s),
+            simulation_s: self.elapsed_s,
+        }
+    }
+
     /// The crude Monte Carlo tally, if the run was crude Monte Carlo.
     pub fn tally(&self) -> Option<&Tally> {
         match &self.measurement {
@@ -335,7 +383,12 @@ impl<'a> RunReport<'a> {
         row.set("stay_bound", opt(b.stay_bound));
         row.set("converge_bound", opt(b.converge_bound));
         row.set("chatterjee", b.chatterjee.to_string());
+        let phases = self.phases();
+        let seconds = |x: Option<f64>| x.map_or(String::new(), |t| format!("{t:.6}"));
         row.set("elapsed_s", format!("{:.6}", self.elapsed_s));
+        row.set("init_s", seconds(phases.init_s));
+        row.set("constants_s", seconds(phases.constants_s));
+        row.set("total_s", format!("{:.6}", phases.total_s()));
         row.set("version", env!("CARGO_PKG_VERSION"));
         row.set(
             "constants_source",
@@ -1158,7 +1211,7 @@ impl fmt::Display for RunReport<'_> {
                  the theorem fails here (check --alpha / --c-l) or there is a bug: please report it."
             );
         }
-        let _ = write!(s, "  elapsed      {:.3} s", self.elapsed_s);
+        s.push_str(&self.phases().line());
         f.write_str(&s)
     }
 }

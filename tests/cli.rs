@@ -50,21 +50,28 @@ fn csv_rows(text: &str) -> Vec<csv::StringRecord> {
         .collect()
 }
 
+/// The columns that hold times, which differ between otherwise identical runs.
+const TIMES: [&str; 4] = ["elapsed_s", "init_s", "constants_s", "total_s"];
+
 fn without_elapsed(text: &str) -> Vec<Vec<String>> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let col = reader
+    // The times: elapsed_s and those of the phases.
+    let times: Vec<usize> = reader
         .headers()
         .unwrap()
         .iter()
-        .position(|h| h == "elapsed_s")
-        .unwrap();
+        .enumerate()
+        .filter(|(_, h)| TIMES.contains(h))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!times.is_empty());
     reader
         .records()
         .map(|r| {
             let r = r.unwrap();
             r.iter()
                 .enumerate()
-                .filter(|(i, _)| *i != col)
+                .filter(|(i, _)| !times.contains(i))
                 .map(|(_, v)| v.to_string())
                 .collect()
         })
@@ -1166,7 +1173,7 @@ fn network_runs_report_their_data_and_minibatch_noise() {
         let row = r.records().next().unwrap().unwrap();
         h.iter()
             .zip(row.iter())
-            .filter(|(h, _)| *h != "elapsed_s")
+            .filter(|(h, _)| !TIMES.contains(h))
             .map(|(h, v)| format!("{h}={v}"))
             .collect::<Vec<_>>()
     };
@@ -1511,8 +1518,10 @@ fn splitting_rows_hold_the_exit_probability_and_do_not_depend_on_threads() {
     assert_eq!(cell("delta_over_exit"), "");
     let mut two = row("2");
     let mut one = one.clone();
-    one.remove("elapsed_s");
-    two.remove("elapsed_s");
+    for t in TIMES {
+        one.remove(t);
+        two.remove(t);
+    }
     assert_eq!(one, two);
 }
 
@@ -1590,8 +1599,10 @@ fn a_splitting_run_to_a_relative_error_meets_it_and_says_so() {
     );
     let (mut two, _) = run("2");
     let mut one = one;
-    one.remove("elapsed_s");
-    two.remove("elapsed_s");
+    for t in TIMES {
+        one.remove(t);
+        two.remove(t);
+    }
     assert_eq!(one, two);
 }
 
@@ -2323,7 +2334,7 @@ fn merged_curves_files_equal_the_unsharded_curves() {
 /// far it got; a cap that stops it first is reported.
 #[test]
 fn init_loss_pretrains_to_a_loss_and_reports_a_cap_that_stops_it() {
-    let (row, _) = run_row(&[
+    let (row, summary) = run_row(&[
         "--init-loss",
         "1e-3",
         "--trajectories",
@@ -2332,6 +2343,14 @@ fn init_loss_pretrains_to_a_loss_and_reports_a_cap_that_stops_it() {
         "20",
     ]);
     assert_eq!(row["init_loss"], "0.001");
+    // The phases' times: each present, and the total their sum (to the cells' rounding).
+    let t = |c: &str| row[c].parse::<f64>().unwrap();
+    let sum = t("init_s") + t("constants_s") + t("elapsed_s");
+    assert!((t("total_s") - sum).abs() <= 2e-6, "{row:?}");
+    assert!(
+        summary.contains("pre-training") && summary.contains("constants"),
+        "{summary}"
+    );
     let f0: f64 = row["f0"].parse().unwrap();
     assert!(f0 <= 1e-3 && f0 > 1e-4, "{f0}");
     let output = lojasim()

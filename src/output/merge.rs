@@ -20,7 +20,7 @@ use crate::output::sweep_csv::{column, header};
 use crate::report::{BoundCells, Measured, Proportion, Row, constants_source_of};
 
 /// Columns recomputed from the summed counts; every other column must agree within a group.
-const RECOMPUTED: [&str; 30] = [
+const RECOMPUTED: [&str; 33] = [
     "trajectories",
     "stay_count",
     "stay_p",
@@ -32,6 +32,9 @@ const RECOMPUTED: [&str; 30] = [
     "converge_hi",
     "bound_status",
     "elapsed_s",
+    "init_s",
+    "constants_s",
+    "total_s",
     "exit_count",
     "mean_exit_step",
     "final_loss_mean",
@@ -271,9 +274,16 @@ fn merge_group(id: &str, group: &[&InputRow<'_>]) -> Result<Vec<String>, MergeEr
             value: text.clone(),
         })
     };
+    // Times add up over the shards (each process did its part of the work).
     let mut elapsed = 0.0;
+    let mut phases = [None::<f64>; 3];
     for r in group {
         elapsed += parse::<f64>(r, "elapsed_s")?;
+        for (sum, name) in phases.iter_mut().zip(["init_s", "constants_s", "total_s"]) {
+            if let Some(t) = optional_f64(r, name)? {
+                *sum = Some(sum.unwrap_or(0.0) + t);
+            }
+        }
     }
     let source_cell = &first.cells[column("constants_source")];
     let source = constants_source_of(source_cell).ok_or_else(|| bad("constants_source"))?;
@@ -285,6 +295,9 @@ fn merge_group(id: &str, group: &[&InputRow<'_>]) -> Result<Vec<String>, MergeEr
     let confidence: f64 = parse(first, "confidence")?;
     let mut row = Row::from_cells(&names, first.cells);
     row.set("elapsed_s", format!("{elapsed:.6}"));
+    for (sum, name) in phases.iter().zip(["init_s", "constants_s", "total_s"]) {
+        row.set(name, sum.map_or(String::new(), |t| format!("{t:.6}")));
+    }
     row.set("traj_start", ranges[0].0.to_string());
     row.set("traj_end", next.to_string());
     match first.cells[column("estimator")].as_str() {
@@ -413,12 +426,12 @@ mod tests {
         all
     }
 
-    /// Merged shards equal the unsharded run in every cell but `elapsed_s` (the sum of the shards'
-    /// times), for every problem kind, with estimated constants among them (their
+    /// Merged shards equal the unsharded run in every cell but the times (`elapsed_s` and the
+    /// phases', sums of the shards' times), for every problem kind, with estimated constants among them (their
     /// `bound_status` keeps its `-estimated` mark).
     #[test]
     fn merged_shards_equal_the_unsharded_row_for_every_problem_kind() {
-        let elapsed = column("elapsed_s");
+        let times = ["elapsed_s", "init_s", "constants_s", "total_s"].map(column);
         let mut estimated = 0;
         for s in settings_of_every_kind() {
             let e = Experiment::new(&s).unwrap();
@@ -434,11 +447,11 @@ mod tests {
             let merged = merge(&inputs).unwrap();
             assert_eq!(merged.len(), 1);
             for (c, name) in header().iter().enumerate() {
-                if c != elapsed {
+                if !times.contains(&c) {
                     assert_eq!(merged[0][c], whole[c], "{:?}: column {name}", s.problem);
                 }
             }
-            assert_eq!(merged[0][elapsed], "0.750000");
+            assert_eq!(merged[0][times[0]], "0.750000");
             if whole[column("constants_source")] == "estimated" {
                 estimated += 1;
                 assert!(whole[column("bound_status")].ends_with("-estimated"));
