@@ -80,7 +80,8 @@ pub struct ExperimentArgs {
         help_heading = "Noise and steps"
     )]
     pub noise_dist: Vec<NoiseDist>,
-    /// Noise level σ (E|g − ∇F|² = σF for ml, σ for bounded) [default: 1].
+    /// Noise level σ (E|g − ∇F|² = σF for ml, σ for bounded; for minibatch, the σ of the bound,
+    /// E|g − ∇F|² ≤ σF) [default: 1 for ml and bounded; for minibatch, estimated over the ball].
     #[arg(long, value_parser = f64_values, allow_hyphen_values = true, help_heading = "Noise and steps")]
     pub sigma: Option<Values<f64>>,
     /// Step-size schedule.
@@ -92,7 +93,8 @@ pub struct ExperimentArgs {
         help_heading = "Noise and steps"
     )]
     pub schedule: Vec<ScheduleKind>,
-    /// Constant step η [default: 0.05].
+    /// Constant step η [default: 0.05 for quadratic and ring; for least-squares and mlp half the
+    /// largest step the theorem allows with the ball's constants, η = α/(C_L(2C_L + σ))].
     #[arg(long, value_parser = f64_values, allow_hyphen_values = true, help_heading = "Noise and steps")]
     pub eta: Option<Values<f64>>,
     /// Robbins–Monro γ in η_k = γ/(k + n0)^q, k = 0, 1, … [default: 0.1].
