@@ -827,6 +827,25 @@ pub fn init_line(i: &crate::config::InitStart, f0: f64, eps: f64) -> String {
     }
 }
 
+/// For a bound without contraction at a constant step: the step the theorem would need.
+pub fn step_needed(e: &Experiment, why: crate::theory::NotApplicable) -> Option<String> {
+    let crate::schedule::StepSchedule::Constant { eta } = e.schedule else {
+        return None;
+    };
+    if why != crate::theory::NotApplicable::NoContraction {
+        return None;
+    }
+    let sigma = e.noise.sigma().unwrap_or(0.0);
+    let largest = crate::theory::largest_step(e.constants.alpha, e.constants.c_l, sigma);
+    (largest.is_finite() && largest > 0.0).then(|| {
+        format!(
+            "(ρ < 1 needs η < 2α/(C_L(2C_L + σ)) = {} with these constants; η = {} here)",
+            fmt_setting(largest),
+            fmt_setting(eta)
+        )
+    })
+}
+
 /// P(exit) and its interval for the terminal: scientific with `digits` decimals (the digits that
 /// matter near 0) unless the interval lies above one half, where it prints like a proportion; `gap`
 /// separates the estimate from the interval.
@@ -1191,6 +1210,9 @@ impl fmt::Display for RunReport<'_> {
             _ => {
                 if let Some(why) = b.not_applicable {
                     let _ = writeln!(s, "               the bound does not apply: {why}");
+                    if let Some(line) = step_needed(e, why) {
+                        let _ = writeln!(s, "               {line}");
+                    }
                 }
             }
         }

@@ -73,6 +73,12 @@ pub struct Bound {
     pub not_applicable: Option<NotApplicable>,
 }
 
+/// The largest constant step with ρ < 1, 2α/(C_L(2C_L + σ)): ρ = 1 − ηα + η²C_L(2C_L + σ)/2
+/// is below 1 exactly for 0 < η below it.
+pub fn largest_step(alpha: f64, c_l: f64, sigma: f64) -> f64 {
+    2.0 * alpha / (c_l * (2.0 * c_l + sigma))
+}
+
 impl Bound {
     pub fn compute(input: &BoundInputs) -> Bound {
         let chatterjee = 4.0 * input.f0 < input.radius * input.radius * input.alpha;
@@ -194,6 +200,17 @@ impl std::fmt::Display for BoundStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ρ(η) = 1 exactly at the largest step (to rounding), below it just under, above it just over.
+    #[test]
+    fn the_largest_step_is_where_rho_reaches_one() {
+        for (alpha, c_l, sigma) in [(2.07, 4.23, 1.0), (0.0037, 12.3, 0.0), (1.0, 1.0, 30.0)] {
+            let rho = |eta: f64| 1.0 - eta * alpha + 0.5 * eta * eta * c_l * (2.0 * c_l + sigma);
+            let h = largest_step(alpha, c_l, sigma);
+            assert!((rho(h) - 1.0).abs() < 1e-12, "{}", rho(h));
+            assert!(rho(0.99 * h) < 1.0 && rho(1.01 * h) > 1.0);
+        }
+    }
 
     fn inputs(noise: NoiseModel, eta: f64) -> BoundInputs {
         BoundInputs {

@@ -2074,6 +2074,18 @@ fn json_output_carries_the_csv_rows_fields() {
         assert!(text.contains(line), "{line} in\n{text}");
     }
 
+    // Without contraction, bound names the step the theorem would need: on the quadratic of
+    // unit curvatures (|∇F|² = |θ|² = 2F, so α = 2; C_L = 1; σ = 1) that is
+    // 2α/(C_L(2C_L + σ)) = 4/3.
+    let text = lojasim()
+        .args(["bound", "--problem", "quadratic", "--eta", "1.4"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    let needed =
+        "(ρ < 1 needs η < 2α/(C_L(2C_L + σ)) = 1.33333 with these constants; η = 1.4 here)";
+    assert!(text.contains(needed), "{text}");
+
     let empty = tempfile::tempdir().unwrap();
     assert_refused(
         lojasim().current_dir(empty.path()).args([

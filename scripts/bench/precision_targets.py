@@ -10,16 +10,22 @@ Methods (confidence 1 - alpha):
   spending   lojasim's src/estimate/sequential.rs exactly: n1 = 1024, Wilson at level
              1 - alpha*6/(pi^2 j^2) at look j, next n = z_{j+1}^2 p~(1-p~)/h^2 (p~ = (x+1)/(n+2))
              clamped to [ceil(1.25 n), 4 n], truncated to an integer, rounded up to 64 (no cap).
-  bet@looks  betting CS checked only at the look times lojasim's schedule gives (same next_n rule).
-  bet@block  betting CS checked after every block of 64.
+  tuned@looks  betting CS (bet "tuned", below) checked only at the look times lojasim's schedule
+             gives (same next_n rule, applied to the run's counts).
+  tuned@block  the same CS checked after every block of 64.
+  anytime@block  the paper's default bet (below), checked after every block of 64.
 Betting CS: K+_t(m) = prod (1 + l+_i(m)(X_i - m)), K-_t(m) = prod (1 - l-_i(m)(X_i - m)),
-  l+(m) = min(lam, c/m), l-(m) = min(lam, c/(1-m)), c = 1/2,
-  lam = sqrt(2 log(2/alpha) / (s2 * t * log(1 + t))), s2 = (1/4 + x(n-x)/n)/(n+1) from the counts
-  before the bet; m is excluded when max(K+/2, K-/2) >= 1/alpha; the reported interval is the
-  running intersection over the checks made. The bet is held fixed over "epochs" of whole blocks
-  (each epoch ends at max(start+1 block, ceil(ratio*start)) blocks, ratio 1.125), with t = the
-  mean trajectory index of the epoch, so the capital depends only on per-epoch counts (order-free,
-  cheap). --validate compares it with per-trajectory bets (the paper's sigma-hat recursion).
+  l+(m) = min(lam, c/m), l-(m) = min(lam, c/(1-m)), c = 1/2; m is excluded when
+  max(K+/2, K-/2) >= 1/alpha (hedged, theta = 1/2); the reported interval is the running
+  intersection over the checks made. s2 = (1/4 + x(n-x)/n)/(n+1) from the counts before the bet.
+  anytime: lam = sqrt(2 log(2/alpha) / (s2 * t * log(1 + t)))  (the paper's PrPl, ~1/sqrt(t log t))
+  tuned:   lam = h / s2, i.e. the paper's fixed-n PrPl sqrt(2 log(2/alpha) / (n* s2)) with
+           n* = 2 log(2/alpha) s2 / h^2, the sample size at which the CS is expected to reach h.
+           It is predictable, so the CS stays valid at every time; it is just tightest near n*.
+  The bet is held fixed over "epochs" of whole blocks (an epoch ends at max(start + 1 block,
+  ceil(ratio*start)) blocks, ratio 1.125), with t = the mean trajectory index of the epoch, so the
+  capital depends only on per-epoch counts (order-free, cheap). --validate compares it with
+  per-trajectory bets (the paper's mu-hat/sigma-hat recursion).
 Capital is evaluated on a grid m = p + k*h/16 (|k| <= 96, clipped to [0, 1]); endpoints by linear
 interpolation of log K between nodes (K+ decreases and K- increases in m). The window is a
 simulation device (p is known); runs whose CS ever leaves it are counted ('escapes', expect 0).
@@ -187,7 +193,7 @@ def epochs(nblocks, ratio):
     return list(zip(s[:-1], s[1:]))
 
 
-def betting(blocks, p, h, conf, c=0.5, ratio=1.125, checks=("block", "looks")):
+def betting(blocks, p, h, conf, c=0.5, ratio=1.125, checks=("block", "looks"), bet="tuned"):
     R, B = blocks.shape
     alpha = 1 - conf
     thr = math.log(2 / alpha)
@@ -209,9 +215,12 @@ def betting(blocks, p, h, conf, c=0.5, ratio=1.125, checks=("block", "looks")):
         if idx.size == 0:
             break
         n0 = s * BLOCK
-        s2 = (0.25 + (X * (n0 - X) / n0 if n0 else 0.0)) / (n0 + 1)
+        s2 = (0.25 + (X * (n0 - X) / n0 if n0 else np.zeros(idx.size))) / (n0 + 1)
         tmid = (s * BLOCK + e * BLOCK + 1) / 2.0
-        lam = np.sqrt(lognum / (s2 * tmid * math.log1p(tmid)))
+        if bet == "tuned":
+            lam = h / s2
+        else:
+            lam = np.sqrt(lognum / (s2 * tmid * math.log1p(tmid)))
         L1p, L0p, L1m, L0m = log_factors(lam, m, c)
         ke = np.zeros(idx.size)
         for b in range(s, e):
@@ -254,7 +263,7 @@ def betting(blocks, p, h, conf, c=0.5, ratio=1.125, checks=("block", "looks")):
     return res, escapes
 
 
-def betting_per_trajectory(bits, p, h, conf, c=0.5):
+def betting_per_trajectory(bits, p, h, conf, c=0.5, bet="tuned"):
     """Reference: the paper's predictable plug-in bet updated every trajectory
     (mu_t = (1/2 + sum x)/(t+1), s2_t = (1/4 + sum (x_i - mu_i)^2)/(t+1)), checked after each
     block of 64 with running intersection. bits: (R, T) 0/1."""
@@ -273,7 +282,10 @@ def betting_per_trajectory(bits, p, h, conf, c=0.5):
     nstop = np.zeros(R, np.int64)
     for t in range(1, T + 1):
         x = bits[:, t - 1].astype(float)
-        lam = np.sqrt(2 * math.log(2 / alpha) / (s2 * t * math.log1p(t)))
+        if bet == "tuned":
+            lam = h / s2
+        else:
+            lam = np.sqrt(2 * math.log(2 / alpha) / (s2 * t * math.log1p(t)))
         L1p, L0p, L1m, L0m = log_factors(lam, m, c)
         xx = x[:, None]
         Pp += xx * L1p + (1 - xx) * L0p
@@ -296,7 +308,7 @@ def betting_per_trajectory(bits, p, h, conf, c=0.5):
 
 # ---------------------------------------------------------------------------- driver
 def summarize(n, lo, hi, p, nf):
-    cov = int(np.sum((lo < p) & (p < hi) | ((lo <= p) & (p <= hi) & (lo < hi))))
+    cov = int(np.sum((lo <= p) & (p <= hi)))
     q = quart(n)
     return dict(mean=n.mean(), q=q, ratio=n.mean() / nf, cov=cov, R=n.size,
                 hw=np.median((hi - lo) / 2), cwil=wilson95(cov, n.size))
@@ -331,20 +343,29 @@ def run(args):
         rng = np.random.default_rng(seed)
         nf = n_fixed(p, h, conf)
         B = math.ceil(max(args.bmax_factor * nf, 8192) / BLOCK)
+        BA = math.ceil(max(args.bmax_factor_anytime * nf, 8192) / BLOCK)
         blocks = rng.binomial(BLOCK, p, size=(args.runs, B)).astype(np.int8)
+        ar = min(args.runs, args.anytime_runs)
+        ablocks = np.concatenate(
+            [blocks[:ar], rng.binomial(BLOCK, p, size=(ar, max(BA - B, 0))).astype(np.int8)], axis=1)
         cum = np.zeros((args.runs, B + 1), np.int32)
         np.cumsum(blocks, axis=1, out=cum[:, 1:])
         sn, slo, shi, slk = spending(cum, p, h, conf, z_by_look)
         del cum
-        res, esc = betting(blocks, p, h, conf, c=args.c, ratio=args.epoch_ratio)
+        res, esc = betting(blocks, p, h, conf, c=args.c, ratio=args.epoch_ratio, bet="tuned")
+        resa, esca = betting(ablocks, p, h, conf, c=args.c, ratio=args.epoch_ratio,
+                             checks=("block",), bet="anytime")
         S = summarize(sn, slo, shi, p, nf)
         BL = summarize(res["looks"]["n"], res["looks"]["L"], res["looks"]["U"], p, nf)
         BB = summarize(res["block"]["n"], res["block"]["L"], res["block"]["U"], p, nf)
-        rows.append(dict(p=p, h=h, nf=nf, seed=seed, S=S, BL=BL, BB=BB, esc=int(esc.sum()),
-                         looks=np.median(slk)))
-        print(f"p={p} h={h} N_fixed={nf} seed={seed}: spending {S['mean']:.0f}, bet@looks "
-              f"{BL['mean']:.0f}, bet@block {BB['mean']:.0f}, escapes {int(esc.sum())} "
-              f"({time.time() - tc:.1f} s)", file=sys.stderr, flush=True)
+        BA_ = summarize(resa["block"]["n"], resa["block"]["L"], resa["block"]["U"], p, nf)
+        rows.append(dict(p=p, h=h, nf=nf, seed=seed, S=S, BL=BL, BB=BB, BA=BA_,
+                         esc=int(esc.sum() + esca.sum()), looks=np.median(slk),
+                         ex=(slo[0], shi[0], res["block"]["L"][0], res["block"]["U"][0])))
+        print(f"p={p} h={h} N_fixed={nf} seed={seed}: spending {S['mean']:.0f}, tuned@looks "
+              f"{BL['mean']:.0f}, tuned@block {BB['mean']:.0f}, anytime@block {BA_['mean']:.0f}, "
+              f"escapes {int(esc.sum() + esca.sum())} ({time.time() - tc:.1f} s)",
+              file=sys.stderr, flush=True)
     return rows, time.time() - t0
 
 
@@ -354,24 +375,28 @@ def write_md(rows, args, secs):
     L = ["# Precision targets: alpha-spending vs betting confidence sequence", "",
          "One proportion p, 95 % confidence, target half-width h; stopping N over "
          f"{args.runs} simulated runs per row (Binomial(64, p) block counts, the same counts for "
-         "every method of a run). Cells: mean N [quartiles 25 %, 50 %, 75 %] | mean N / N_fixed | "
+         "every method of a run; the anytime@block column uses the first `--anytime-runs` of them). Cells: mean N [quartiles 25 %, 50 %, 75 %] | mean N / N_fixed | "
          "coverage [its Wilson 95 % interval]. spending = lojasim `wilson-spent` "
          "(src/estimate/sequential.rs, first look 1024); bet@looks = betting CS (hedged capital, "
          "predictable plug-in bets, c = 1/2) checked at lojasim's look times; bet@block = the same "
          "CS checked after every block of 64. See the script's docstring for the exact method.", "",
-         "| p | h | N_fixed | spending: mean N [q] | ratio | coverage | bet@looks: mean N [q] | ratio "
-         "| coverage | bet@block: mean N [q] | ratio | coverage | bet@block / spending |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "| p | h | N_fixed | spending: mean N [q] | ratio | coverage | tuned@looks: mean N [q] "
+         "| ratio | coverage | tuned@block: mean N [q] | ratio | coverage | anytime@block: mean N "
+         "[q] | ratio | coverage | tuned@block / spending |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         L.append(f"| {r['p']} | {r['h']} | {r['nf']:,} | {fmt(r['S'])} | {fmt(r['BL'])} | "
-                 f"{fmt(r['BB'])} | {r['BB']['mean'] / r['S']['mean']:.2f} |")
-    L += ["", "Median half-width (hi - lo)/2 of the reported interval at stopping, and other "
-          "diagnostics:", "",
-          "| p | h | seed | spending looks (median) | spending hw | bet@looks hw | bet@block hw "
-          "| CS left the grid window |", "|---|---|---|---|---|---|---|---|"]
+                 f"{fmt(r['BB'])} | {fmt(r['BA'])} | {r['BB']['mean'] / r['S']['mean']:.2f} |")
+    L += ["", "Median half-width (hi - lo)/2 of the reported interval at stopping, the first run's "
+          "intervals as an example, and diagnostics:", "",
+          "| p | h | seed | spending looks (median) | spending hw | tuned@looks hw | tuned@block hw "
+          "| anytime@block hw | run 0: spending [lo, hi] | run 0: tuned@block [lo, hi] "
+          "| CS left the grid window |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        e = r["ex"]
         L.append(f"| {r['p']} | {r['h']} | {r['seed']} | {r['looks']:.0f} | {r['S']['hw']:.3g} | "
-                 f"{r['BL']['hw']:.3g} | {r['BB']['hw']:.3g} | {r['esc']} |")
+                 f"{r['BL']['hw']:.3g} | {r['BB']['hw']:.3g} | {r['BA']['hw']:.3g} | "
+                 f"[{e[0]:.5f}, {e[1]:.5f}] | [{e[2]:.5f}, {e[3]:.5f}] | {r['esc']} |")
     L += ["", f"command: `{cmd}` (numpy {np.__version__}; {secs:.0f} s on this machine); seeds: "
           f"numpy default_rng({SEED} + row index), listed per row above.", ""]
     if args.conclusion:
@@ -389,16 +414,20 @@ def validate(args):
         rng = np.random.default_rng(SEED + 100 + ci)
         R = args.runs
         nf = n_fixed(p, h, conf)
-        T = math.ceil(max(5 * nf, 8192) / BLOCK) * BLOCK
+        T = math.ceil(max(5 * nf, 8192) / BLOCK) * BLOCK if p < 0.99 else math.ceil(max(8 * nf, 8192) / BLOCK) * BLOCK
         bits = (rng.random((R, T)) < p).astype(np.int8)
         blocks = bits.reshape(R, -1, BLOCK).sum(axis=2).astype(np.int8)
-        res, _ = betting(blocks, p, h, conf, c=args.c, ratio=args.epoch_ratio, checks=("block",))
-        nt, done = betting_per_trajectory(bits, p, h, conf, c=args.c)
-        assert done.all()
-        ne = res["block"]["n"]
-        print(f"p={p} h={h} N_fixed={nf}: epoch mean N {ne.mean():.0f} (median "
-              f"{np.median(ne):.0f}), per-trajectory {nt.mean():.0f} (median {np.median(nt):.0f}),"
-              f" ratio {ne.mean() / nt.mean():.3f}", flush=True)
+        for bet in ("tuned", "anytime"):
+            if bet == "anytime" and p < 0.99:
+                continue
+            res, _ = betting(blocks, p, h, conf, c=args.c, ratio=args.epoch_ratio,
+                             checks=("block",), bet=bet)
+            nt, done = betting_per_trajectory(bits, p, h, conf, c=args.c, bet=bet)
+            assert done.all()
+            ne = res["block"]["n"]
+            print(f"p={p} h={h} {bet}: N_fixed={nf}: epoch bets mean N {ne.mean():.0f} (median "
+                  f"{np.median(ne):.0f}), per-trajectory bets {nt.mean():.0f} (median "
+                  f"{np.median(nt):.0f}), ratio {ne.mean() / nt.mean():.3f}", flush=True)
 
 
 def main():
@@ -409,6 +438,9 @@ def main():
     ap.add_argument("--epoch-ratio", type=float, default=1.125)
     ap.add_argument("--bmax-factor", type=float, default=5.0,
                     help="simulate up to this many times N_fixed (at least 8192)")
+    ap.add_argument("--bmax-factor-anytime", type=float, default=25.0)
+    ap.add_argument("--anytime-runs", type=int, default=500,
+                    help="runs for the (costly, slow) anytime-bet column")
     ap.add_argument("--validate", action="store_true")
     ap.add_argument("--conclusion", help="file whose text is appended as the conclusion")
     ap.add_argument("--no-write", action="store_true")

@@ -87,6 +87,9 @@ pub fn execute(args: BoundArgs) -> Result<(), Failure> {
     );
     if let Some(why) = b.not_applicable {
         say!("not applicable {why}");
+        if let Some(line) = lojasim::report::step_needed(&e, why) {
+            say!("               {line}");
+        }
     }
     say!("Chatterjee     4·F(θ0) < r²·α: {}", b.chatterjee);
     Ok(())
