@@ -390,7 +390,8 @@ impl Problem {
                     "cannot be combined with --theta0-file: give one of them",
                 ));
             }
-            init::read_theta0(path, dim)
+            let layers = model.init_layers(&settings.network, data.features());
+            init::read_theta0_file(path, dim, Some((&layers.layers, layers.biases)))
                 .map_err(|e| ConfigError::new("--theta0-file", e.to_string()))?
         } else if !s.theta0.is_empty() {
             landscape::broadcast("--theta0", &s.theta0, dim)?

@@ -127,6 +127,219 @@ pub enum Theta0FileError {
         found: usize,
         expected: usize,
     },
+    #[error("{path}: {why}")]
+    Format { path: String, why: String },
+    #[error(
+        "{path}: tensor '{name}' has shape {found:?} but layer {layer} of this network needs \
+         {expected:?} (out × in, as torch.nn.Linear stores it); check --hidden and the data's \
+         features"
+    )]
+    Shape {
+        path: String,
+        name: String,
+        layer: usize,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+}
+
+/// The layers a θ0 file must match: (fan_in, fan_out) per weight layer and whether each has a
+/// bias ([`crate::landscape::InitLayers`]).
+pub type Layers<'a> = (&'a [(usize, usize)], bool);
+
+/// Reads θ0 from `path` by its extension: `.safetensors` (the `state_dict` of a PyTorch
+/// `nn.Sequential` of `Linear` layers, checked against `layers`), `.npy` (a 1-D float array of
+/// the d parameters in order), or else the text format of [`read_theta0`].
+pub fn read_theta0_file(
+    path: &Path,
+    dim: usize,
+    layers: Option<Layers<'_>>,
+) -> Result<Vec<f64>, Theta0FileError> {
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let bytes = || {
+        std::fs::read(path).map_err(|source| Theta0FileError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let theta = match extension {
+        "safetensors" => {
+            let layers = layers.ok_or_else(|| Theta0FileError::Format {
+                path: path.display().to_string(),
+                why: "a safetensors file gives the layers of a network; this problem has none \
+                      (use a text or .npy file)"
+                    .to_string(),
+            })?;
+            read_safetensors(path, &bytes()?, layers)?
+        }
+        "npy" => read_npy(path, &bytes()?)?,
+        _ => return read_theta0(path, dim),
+    };
+    if theta.len() != dim {
+        return Err(Theta0FileError::WrongLength {
+            path: path.display().to_string(),
+            found: theta.len(),
+            expected: dim,
+        });
+    }
+    if let Some(i) = theta.iter().position(|v| !v.is_finite()) {
+        return Err(Theta0FileError::Format {
+            path: path.display().to_string(),
+            why: format!("parameter {i} is {}, not a finite number", theta[i]),
+        });
+    }
+    Ok(theta)
+}
+
+/// The weights and biases of the `Linear` layers in a safetensors file, in θ's order.
+///
+/// Tensors are grouped by the prefix before `weight` / `bias` (`0.`, `2.`, … in an
+/// `nn.Sequential`, whose activations hold no tensors; or none for a lone `Linear`), the groups
+/// ordered by that index. Each weight must be out × in and each bias out long (F64, or F32
+/// widened exactly); PyTorch stores a weight row-major as out × in, which is θ's order.
+fn read_safetensors(
+    path: &Path,
+    bytes: &[u8],
+    (layers, biases): Layers<'_>,
+) -> Result<Vec<f64>, Theta0FileError> {
+    use safetensors::{Dtype, SafeTensors};
+    let name = || path.display().to_string();
+    let format = |why: String| Theta0FileError::Format { path: name(), why };
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| format(format!("not a safetensors file: {e}")))?;
+    let mut prefixes: Vec<(u64, String)> = Vec::new();
+    for tensor in file.names() {
+        let prefix = tensor
+            .strip_suffix("weight")
+            .or_else(|| tensor.strip_suffix("bias"))
+            .ok_or_else(|| {
+                format(format!(
+                    "tensor '{tensor}' is neither a weight nor a bias of a Linear layer"
+                ))
+            })?;
+        let index = match prefix.trim_end_matches('.').rsplit('.').next() {
+            Some("") | None => 0,
+            Some(i) => i.parse::<u64>().map_err(|_| {
+                format(format!(
+                    "tensor '{tensor}': expected names like '0.weight', '2.bias' (an \
+                     nn.Sequential state_dict)"
+                ))
+            })?,
+        };
+        if !prefixes.iter().any(|(_, p)| p == prefix) {
+            prefixes.push((index, prefix.to_string()));
+        }
+    }
+    prefixes.sort();
+    if prefixes.len() != layers.len() {
+        return Err(format(format!(
+            "has {} Linear layers but this network has {} (check --hidden)",
+            prefixes.len(),
+            layers.len()
+        )));
+    }
+    let mut theta = Vec::new();
+    for (l, ((_, prefix), &(fan_in, fan_out))) in prefixes.iter().zip(layers).enumerate() {
+        let mut parts = vec![(format!("{prefix}weight"), vec![fan_out, fan_in])];
+        if biases {
+            parts.push((format!("{prefix}bias"), vec![fan_out]));
+        }
+        for (tensor, expected) in parts {
+            let view = file
+                .tensor(&tensor)
+                .map_err(|_| format(format!("tensor '{tensor}' is missing (layer {}'s)", l + 1)))?;
+            if view.shape() != expected.as_slice() {
+                return Err(Theta0FileError::Shape {
+                    path: name(),
+                    name: tensor,
+                    layer: l + 1,
+                    found: view.shape().to_vec(),
+                    expected,
+                });
+            }
+            let data = view.data();
+            match view.dtype() {
+                Dtype::F64 => theta.extend(
+                    data.chunks_exact(8)
+                        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))),
+                ),
+                Dtype::F32 => theta.extend(
+                    data.chunks_exact(4)
+                        .map(|b| f64::from(f32::from_le_bytes(b.try_into().expect("4 bytes")))),
+                ),
+                other => {
+                    return Err(format(format!(
+                        "tensor '{tensor}' is {other:?}; lojasim reads F64 or F32"
+                    )));
+                }
+            }
+        }
+        if !biases && file.tensor(&format!("{prefix}bias")).is_ok() {
+            return Err(format(format!(
+                "tensor '{prefix}bias': this model has no bias (add --bias for least squares)"
+            )));
+        }
+    }
+    Ok(theta)
+}
+
+/// A NumPy `.npy` file holding one 1-D little-endian float64 (or float32) array, in C order.
+fn read_npy(path: &Path, bytes: &[u8]) -> Result<Vec<f64>, Theta0FileError> {
+    let format = |why: &str| Theta0FileError::Format {
+        path: path.display().to_string(),
+        why: why.to_string(),
+    };
+    let rest = bytes
+        .strip_prefix(b"\x93NUMPY")
+        .ok_or_else(|| format("not a .npy file (no \\x93NUMPY magic)"))?;
+    let (len, header_start) = match rest.first() {
+        Some(1) if rest.len() >= 4 => (usize::from(u16::from_le_bytes([rest[2], rest[3]])), 4),
+        Some(2 | 3) if rest.len() >= 6 => (
+            u32::from_le_bytes([rest[2], rest[3], rest[4], rest[5]]) as usize,
+            6,
+        ),
+        _ => return Err(format("unknown .npy version")),
+    };
+    let header = rest
+        .get(header_start..header_start + len)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| format("truncated .npy header"))?;
+    let data = &rest[header_start + len..];
+    let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.contains("'fortran_order':True") {
+        return Err(format("a Fortran-ordered array; save θ0 as a 1-D array"));
+    }
+    let shape = compact
+        .split("'shape':(")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| format("no shape in the .npy header"))?;
+    let dims: Vec<&str> = shape.split(',').filter(|d| !d.is_empty()).collect();
+    let n: usize = match dims.as_slice() {
+        [n] => n.parse().map_err(|_| format("unreadable shape"))?,
+        _ => {
+            return Err(format(
+                "θ0 must be a 1-D array (np.save(path, theta.ravel()))",
+            ));
+        }
+    };
+    let values: Vec<f64> = if compact.contains("'descr':'<f8'") {
+        data.chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect()
+    } else if compact.contains("'descr':'<f4'") {
+        data.chunks_exact(4)
+            .map(|b| f64::from(f32::from_le_bytes(b.try_into().expect("4 bytes"))))
+            .collect()
+    } else {
+        return Err(format(
+            "the array must be float64 or float32, little-endian",
+        ));
+    };
+    if values.len() != n {
+        return Err(format("the data are shorter than the shape says"));
+    }
+    Ok(values)
 }
 
 /// Reads a θ0 file of exactly `dim` values.
@@ -225,6 +438,48 @@ mod tests {
         let mut e = vec![1.0, -2.0];
         let capped = pretrain_until(&q, &mut e, 5, 0.1, Some(1e-12), &mut |_| {});
         assert_eq!((capped.steps, capped.reached), (5, Some(false)));
+    }
+
+    /// A .npy file as NumPy writes it (version 1.0, header padded to 64 bytes, '<f8'), read
+    /// back exactly; other element types, shapes and non-files are refused by name.
+    #[test]
+    fn npy_files_are_read_exactly_and_bad_ones_refused() {
+        let npy = |descr: &str, shape: &str, data: &[u8]| {
+            let mut header =
+                format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+            while (10 + header.len() + 1) % 64 != 0 {
+                header.push(' ');
+            }
+            header.push('\n');
+            let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+            bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+            bytes.extend_from_slice(header.as_bytes());
+            bytes.extend_from_slice(data);
+            bytes
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.npy");
+        let values = [0.1, -2.5e-300, 3.0];
+        let data: Vec<u8> = values.iter().flat_map(|v: &f64| v.to_le_bytes()).collect();
+        std::fs::write(&path, npy("<f8", "(3,)", &data)).unwrap();
+        assert_eq!(read_theta0_file(&path, 3, None).unwrap(), values);
+        let e = read_theta0_file(&path, 4, None).unwrap_err().to_string();
+        assert!(
+            e.ends_with("has 3 values but this problem has d = 4 parameters"),
+            "{e}"
+        );
+        std::fs::write(&path, npy("<i8", "(3,)", &data)).unwrap();
+        let e = read_theta0_file(&path, 3, None).unwrap_err().to_string();
+        assert!(e.contains("must be float64 or float32"), "{e}");
+        std::fs::write(&path, npy("<f8", "(3, 1)", &data)).unwrap();
+        let e = read_theta0_file(&path, 3, None).unwrap_err().to_string();
+        assert!(e.contains("must be a 1-D array"), "{e}");
+        let st = dir.path().join("t.safetensors");
+        std::fs::write(&st, b"not a safetensors file").unwrap();
+        let e = read_theta0_file(&st, 3, Some((&[(2, 1)], true)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a safetensors file"), "{e}");
     }
 
     #[test]
