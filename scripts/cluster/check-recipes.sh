@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs docs/sweeps.md's scale-out recipes for real and checks that each merged result equals the
-# unsharded sweep in every column but elapsed_s:
+# unsharded sweep in every column but the times (elapsed_s, init_s, constants_s, total_s):
 #   1. the sweep unsharded,
 #   2. sweep-array.sbatch as a 4-task Slurm job array, merged (needs a running Slurm cluster:
 #      local-slurm.sh start makes one on this machine),
@@ -86,7 +86,7 @@ if ! (cd "$work/parallel" && SHARDS=$shards JOBS=2 THREADS=1 bash "$here/sweep-p
 fi
 say "GNU parallel: $shards shards done and merged ($(elapsed))"
 
-# Each merged file must be the unsharded one, elapsed_s aside.
+# Each merged file must be the unsharded one, the times aside.
 python3 "$here/same_rows.py" "$work/full/full.csv" "$work/slurm/sweep.csv" \
     || die "the Slurm job array's merged sweep differs from the unsharded one"
 python3 "$here/same_rows.py" "$work/full/full.csv" "$work/parallel/sweep.csv" \

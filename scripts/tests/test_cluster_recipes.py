@@ -124,11 +124,12 @@ def run_same_rows(tmp_path, expected, actual):
                           capture_output=True, text=True)
 
 
-HEADER = "config_id,stay_count,elapsed_s,version\n"
+HEADER = "config_id,stay_count,elapsed_s,total_s,version\n"
 
 
-def test_same_rows_ignores_only_elapsed_s(tmp_path):
-    done = run_same_rows(tmp_path, HEADER + "ab12,40,0.5,0.1.0\n", HEADER + "ab12,40,7.25,0.1.0\n")
+def test_same_rows_ignores_only_the_times(tmp_path):
+    done = run_same_rows(tmp_path, HEADER + "ab12,40,0.5,0.6,0.1.0\n",
+                         HEADER + "ab12,40,7.25,8.0,0.1.0\n")
     assert done.returncode == 0, done.stderr
     assert "3 columns compared" in done.stdout
 
@@ -136,14 +137,14 @@ def test_same_rows_ignores_only_elapsed_s(tmp_path):
 @pytest.mark.parametrize(
     "actual, message",
     [
-        (HEADER + "ab12,39,0.5,0.1.0\n", "config_id ab12) differs from"),
+        (HEADER + "ab12,39,0.5,0.6,0.1.0\n", "config_id ab12) differs from"),
         (HEADER, "has 0 rows"),
         ("config_id,stay_count,version\nab12,40,0.1.0\n", "another header"),
     ],
     ids=["a count", "a missing row", "a missing column"],
 )
 def test_same_rows_fails_naming_what_differs(tmp_path, actual, message):
-    done = run_same_rows(tmp_path, HEADER + "ab12,40,0.5,0.1.0\n", actual)
+    done = run_same_rows(tmp_path, HEADER + "ab12,40,0.5,0.6,0.1.0\n", actual)
     assert done.returncode == 1
     assert message in done.stderr
     if "differs" in message:
