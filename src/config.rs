@@ -598,12 +598,17 @@ impl Experiment {
             .or(exact.map(|c| c.c_l))
             .or(est.map(|e| e.c_l))
             .expect("estimated when missing");
-        let mut estimated = (user_alpha.is_none() || user_c_l.is_none()) && exact.is_none();
+        let from_estimator = (user_alpha.is_none() || user_c_l.is_none()) && exact.is_none();
+        // Certified only if every constant the estimator supplied is: α and C_L both, and σ
+        // (never certified) given by the user.
+        let mut certified = from_estimator && est.is_some_and(|e| e.certified());
+        let mut estimated = from_estimator && !certified;
         if let NoiseModel::Minibatch { sigma, .. } = &mut self.noise {
             *sigma = match s.sigma {
                 Some(v) => v,
                 None => {
                     estimated = true;
+                    certified = false;
                     est.and_then(|e| e.sigma).unwrap_or(0.0)
                 }
             };
@@ -620,6 +625,8 @@ impl Experiment {
         }
         let source = if estimated {
             ConstantsSource::Estimated
+        } else if certified {
+            ConstantsSource::Certified
         } else if user_alpha.is_some() || user_c_l.is_some() || (minibatch && s.sigma.is_some()) {
             ConstantsSource::User
         } else {

@@ -584,6 +584,7 @@ pub fn constants_source_name(source: ConstantsSource) -> &'static str {
         ConstantsSource::Exact => "exact",
         ConstantsSource::User => "user",
         ConstantsSource::Estimated => "estimated",
+        ConstantsSource::Certified => "certified",
     }
 }
 
@@ -593,6 +594,7 @@ pub fn constants_source_of(name: &str) -> Option<ConstantsSource> {
         ConstantsSource::Exact,
         ConstantsSource::User,
         ConstantsSource::Estimated,
+        ConstantsSource::Certified,
     ]
     .into_iter()
     .find(|&s| constants_source_name(s) == name)
@@ -610,13 +612,19 @@ pub fn fmt_f64(x: f64) -> String {
 }
 
 /// The `bound_status` cell: the status, marked `-estimated` when the bound rests on estimated
-/// constants (`consistent-estimated`, `violated-estimated`, `vacuous-estimated`); `not-applicable`
-/// is never marked.
+/// constants (`consistent-estimated`, `violated-estimated`, `vacuous-estimated`) and `-certified`
+/// when it rests on constants certified over the ball (`consistent-certified`, …);
+/// `not-applicable` is never marked. Exact and user constants leave the status unmarked.
 pub fn status_name(status: BoundStatus, source: ConstantsSource) -> String {
-    if source == ConstantsSource::Estimated && status != BoundStatus::NotApplicable {
-        format!("{}-estimated", status.name())
-    } else {
+    let mark = match source {
+        ConstantsSource::Estimated => "-estimated",
+        ConstantsSource::Certified => "-certified",
+        ConstantsSource::Exact | ConstantsSource::User => "",
+    };
+    if status == BoundStatus::NotApplicable {
         status.name().to_string()
+    } else {
+        format!("{}{mark}", status.name())
     }
 }
 
@@ -997,6 +1005,14 @@ crate::csv_record! {
         pub ntk_alpha: Option<f64>,
         pub alpha_exact: Option<f64>,
         pub c_l_exact: Option<f64>,
+        pub alpha_sampled: f64,
+        pub alpha_adversarial: f64,
+        pub alpha_certified: Option<f64>,
+        pub c_l_sampled: f64,
+        pub c_l_adversarial: f64,
+        pub c_l_certified: Option<f64>,
+        pub sigma_min_lower: Option<f64>,
+        pub constants_source: &'static str,
     }
 }
 
@@ -1058,6 +1074,23 @@ impl<'a> ConstantsReport<'a> {
             ntk_alpha: est.ntk_alpha,
             alpha_exact: self.exact.map(|c| c.alpha),
             c_l_exact: self.exact.map(|c| c.c_l),
+            alpha_sampled: est.alpha_sampled,
+            alpha_adversarial: est.alpha_adversarial,
+            alpha_certified: est.certificate.and_then(|c| c.alpha),
+            c_l_sampled: est.c_l_sampled,
+            c_l_adversarial: est.c_l_adversarial,
+            c_l_certified: est.certificate.map(|c| c.c_l),
+            sigma_min_lower: est.certificate.map(|c| c.sigma_min_lower),
+            constants_source: constants_source_name(self.source()),
+        }
+    }
+
+    /// What the estimator's α̂ and Ĉ_L are: certified when both hold over the whole ball.
+    fn source(&self) -> ConstantsSource {
+        if self.estimates.certified() {
+            ConstantsSource::Certified
+        } else {
+            ConstantsSource::Estimated
         }
     }
 }
@@ -1079,17 +1112,38 @@ impl fmt::Display for ConstantsReport<'_> {
         )?;
         writeln!(
             f,
-            "{:<15}{:.6}{}",
+            "{:<15}{:.6}{}   (the α a bound would use: the smallest below)",
             "α̂",
             est.alpha,
             exact_note(self.exact.map(|c| c.alpha))
         )?;
         writeln!(
             f,
-            "{:<15}{:.6}{}   (max ‖H‖ {:.6}, max |∇F|²/2F {:.6})",
+            "{:<15}sampled {:.6}, adversarial {:.6}{}",
+            "",
+            est.alpha_sampled,
+            est.alpha_adversarial,
+            est.ntk_alpha.map_or(String::new(), |a| {
+                if e.dim() < e.landscape.per_sample().map_or(0, |p| p.samples()) {
+                    format!(", NTK {a:.6} (vacuous: d < n, not used)")
+                } else {
+                    format!(", NTK {a:.6}")
+                }
+            })
+        )?;
+        writeln!(
+            f,
+            "{:<15}{:.6}{}   (the C_L a bound would use: the largest below)",
             "Ĉ_L",
             est.c_l,
-            exact_note(self.exact.map(|c| c.c_l)),
+            exact_note(self.exact.map(|c| c.c_l))
+        )?;
+        writeln!(
+            f,
+            "{:<15}sampled {:.6}, adversarial {:.6}   (max ‖H‖ {:.6}, max |∇F|²/2F {:.6})",
+            "",
+            est.c_l_sampled,
+            est.c_l_adversarial,
             est.hessian_norm,
             est.gradient_ratio / 2.0
         )?;
@@ -1103,10 +1157,40 @@ impl fmt::Display for ConstantsReport<'_> {
                 "NTK λ_min"
             )?;
         }
-        f.write_str(
-            "These are estimates from sampled points, not certificates: the true α may be smaller \
-             and the true C_L, σ larger.",
-        )
+        match est.certificate {
+            Some(c) => match c.alpha {
+                Some(a) => writeln!(
+                    f,
+                    "{:<15}α ≥ {a:.6e}, C_L ≤ {:.6e} over the whole ball \
+                         (σ_min(J(θ0)) = {:.6e}, L_J·r = {:.6e})",
+                    "certified",
+                    c.c_l,
+                    c.sigma_min_centre,
+                    c.jacobian_lipschitz * e.radius
+                )?,
+                None => writeln!(
+                    f,
+                    "{:<15}none for α: σ_min(J(θ0)) − L_J·r = {:.6e} − {:.6e} ≤ 0 (the ball is \
+                         too large); C_L ≤ {:.6e}",
+                    "certified",
+                    c.sigma_min_centre,
+                    c.jacobian_lipschitz * e.radius,
+                    c.c_l
+                )?,
+            },
+            None => writeln!(f, "{:<15}none for this landscape", "certified")?,
+        }
+        if est.certified() {
+            f.write_str(
+                "α̂ and Ĉ_L are certified over the ball (σ̂, if shown, is estimated from sampled \
+                 points).",
+            )
+        } else {
+            f.write_str(
+                "These are estimates, not certificates: searched adversarially and combined with the \
+                 NTK bound, but the true α may still be smaller and the true C_L, σ larger.",
+            )
+        }
     }
 }
 
