@@ -1223,4 +1223,34 @@ mod tests {
         assert_eq!(list(&[0.5, 0.5, 0.5]), "0.5");
         assert_eq!(list(&[0.5, 1e-7]), "0.5;1e-7");
     }
+
+    /// Each source names itself in `constants_source` and back; the status carries the mark of
+    /// estimated and certified constants, never of exact or user ones, and never on
+    /// `not-applicable`.
+    #[test]
+    fn sources_round_trip_and_mark_the_bound_status() {
+        for s in [
+            ConstantsSource::Exact,
+            ConstantsSource::User,
+            ConstantsSource::Estimated,
+            ConstantsSource::Certified,
+        ] {
+            assert_eq!(constants_source_of(constants_source_name(s)), Some(s));
+        }
+        let c = BoundStatus::Consistent;
+        assert_eq!(
+            status_name(c, ConstantsSource::Certified),
+            "consistent-certified"
+        );
+        assert_eq!(
+            status_name(c, ConstantsSource::Estimated),
+            "consistent-estimated"
+        );
+        assert_eq!(status_name(c, ConstantsSource::Exact), "consistent");
+        assert_eq!(status_name(c, ConstantsSource::User), "consistent");
+        assert_eq!(
+            status_name(BoundStatus::NotApplicable, ConstantsSource::Certified),
+            "not-applicable"
+        );
+    }
 }
