@@ -33,14 +33,16 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
+    // Separate multiply and add, not mul_add: without FMA in the baseline target, mul_add is a
+    // call into libm; this way every CPU computes the same bits at vector speed.
     for (x, y) in ca.zip(cb) {
         for k in 0..8 {
-            acc[k] = x[k].mul_add(y[k], acc[k]);
+            acc[k] += x[k] * y[k];
         }
     }
     let mut tail = 0.0;
     for (x, y) in ra.iter().zip(rb) {
-        tail = x.mul_add(*y, tail);
+        tail += x * y;
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }

@@ -346,7 +346,7 @@ mod golden {
              radius=0.3\n\
              noise=minibatch\n\
              noise_dist=\n\
-             sigma=2.9744247770981618\n\
+             sigma=2.9744247770981613\n\
              schedule=constant\n\
              eta=0.05\n\
              gamma=\n\
@@ -366,7 +366,7 @@ mod golden {
              constant_samples=64\n\
              batch=4\n\
              batch_mode=with-replacement\n",
-        "61fc75396f4bb06e",
+        "fdbaada2694750ab",
     );
 
     const MLP: (&str, &str) = (
@@ -380,7 +380,7 @@ mod golden {
              noise_dist=gaussian\n\
              sigma=1\n\
              schedule=constant\n\
-             eta=0.00000005109104698596377\n\
+             eta=0.00000005109104698596202\n\
              gamma=\n\
              n0=\n\
              q=\n\
@@ -401,7 +401,7 @@ mod golden {
              estimator=ams\n\
              particles=4\n\
              score=tail\n",
-        "2a2ff5ac2a2e47f3",
+        "d837b84eb295ac5e",
     );
 
     fn assert_pinned(s: &Settings, (text, id): (&str, &str)) {
