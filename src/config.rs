@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use crate::ams::Score;
-use crate::constants::{self, Estimates, EstimatorConfig};
+use crate::constants::{self, Estimates, EstimatorConfig, Progress};
 use crate::data::{DataSource, DataSpec, Dataset};
 use crate::engine::{self, Cancelled, Control};
 use crate::error::{ConfigError, check};
@@ -441,6 +441,11 @@ impl Experiment {
     /// Checks `s`, builds the landscape and, where no exact or user constant is available,
     /// estimates the constants over the ball.
     pub fn new(s: &Settings) -> Result<Self, ConfigError> {
+        Self::with_progress(s, &|_, _| {})
+    }
+
+    /// [`Experiment::new`], reporting the constants estimator's progress, if it runs.
+    pub fn with_progress(s: &Settings, progress: Progress<'_>) -> Result<Self, ConfigError> {
         // Cheap checks first: the problem may load data and pre-train.
         let radius = check::positive("--radius", s.radius)?;
         if s.steps == 0 {
@@ -509,7 +514,7 @@ impl Experiment {
             estimates: None,
             constant_samples: s.network.constant_samples,
         };
-        e.resolve_constants(s)?;
+        e.resolve_constants(s, progress)?;
         // On a data landscape without --eta, the step is half the largest the theorem allows,
         // η = α/(C_L(2C_L + σ)), so that ρ = 1 − ηα/2 < 1 (docs/networks.md).
         if let StepSchedule::Constant { eta } = &mut e.schedule
@@ -530,13 +535,18 @@ impl Experiment {
     /// on the current rayon pool, after checking that its points and scratch, on top of the
     /// simulation's arrays, fit in free memory. `skippable`: the memory error suggests giving
     /// the constants instead (not for `lojasim constants`, whose job it is).
-    pub fn estimate_constants(&self, skippable: bool) -> Result<Estimates, ConfigError> {
+    pub fn estimate_constants(
+        &self,
+        skippable: bool,
+        progress: Progress<'_>,
+    ) -> Result<Estimates, ConfigError> {
         self.check_estimator_memory(skippable)?;
-        Ok(constants::estimate(
+        Ok(constants::estimate_with_progress(
             self.landscape.as_ref(),
             &self.theta0,
             self.radius,
             &self.estimator_config(),
+            progress,
         ))
     }
 
@@ -576,7 +586,11 @@ impl Experiment {
     }
 
     /// α and C_L (and σ for minibatch noise): a user value, else the exact one, else an estimate.
-    fn resolve_constants(&mut self, s: &Settings) -> Result<(), ConfigError> {
+    fn resolve_constants(
+        &mut self,
+        s: &Settings,
+        progress: Progress<'_>,
+    ) -> Result<(), ConfigError> {
         let exact = self.landscape.exact_constants(&self.theta0, self.radius);
         let user_alpha = s
             .alpha
@@ -587,7 +601,7 @@ impl Experiment {
         let needs_estimate = (exact.is_none() && (user_alpha.is_none() || user_c_l.is_none()))
             || (minibatch && s.sigma.is_none());
         if needs_estimate {
-            self.estimates = Some(self.estimate_constants(true)?);
+            self.estimates = Some(self.estimate_constants(true, progress)?);
         }
         let est = self.estimates;
         let alpha = user_alpha

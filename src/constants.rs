@@ -149,9 +149,9 @@ impl Estimates {
     }
 }
 
-/// A progress callback: called with the number of units of work just done
-/// ([`work_units`] in all).
-pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+/// A progress callback: called with the units of work just done and the total
+/// ([`work_units`]), from any thread.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
 /// Units of work of [`estimate`] with `config`: one per sampled point and one per search.
 pub fn work_units(config: &EstimatorConfig) -> u64 {
@@ -169,7 +169,7 @@ pub fn estimate(
     radius: f64,
     config: &EstimatorConfig,
 ) -> Estimates {
-    estimate_with_progress(landscape, theta0, radius, config, &|_| {})
+    estimate_with_progress(landscape, theta0, radius, config, &|_, _| {})
 }
 
 /// [`estimate`], reporting progress.
@@ -180,9 +180,12 @@ pub fn estimate_with_progress(
     config: &EstimatorConfig,
     progress: Progress<'_>,
 ) -> Estimates {
+    let total = work_units(config);
+    let progress = |n: usize| progress(n as u64, total);
+    progress(0);
     let points = sample_points(landscape, theta0, radius, config);
     assert!(points.len() <= max_points(config), "max_points undercounts");
-    progress((max_points(config) - points.len()) as u64);
+    progress(max_points(config) - points.len());
     let evaluator = || Evaluator::new(landscape, config.noise);
     let stats: Vec<PointStats> = points
         .par_iter()
@@ -246,7 +249,7 @@ pub fn estimate_with_progress(
         tasks.push(Search::MaxHessian(points[k].clone()));
     }
     let skipped = (ALPHA_STARTS + 1 + 2 * CL_STARTS).saturating_sub(tasks.len());
-    progress(skipped as u64);
+    progress(skipped);
     let found: Vec<Found> = tasks
         .par_iter()
         .map_init(evaluator, |ev, task| {

@@ -1030,10 +1030,13 @@ pub struct ConstantsReport<'a> {
 impl<'a> ConstantsReport<'a> {
     /// Uses the estimates the experiment already made, or estimates now (an error if the
     /// estimator would not fit in memory).
-    pub fn new(experiment: &'a Experiment) -> Result<Self, ConfigError> {
+    pub fn new(
+        experiment: &'a Experiment,
+        progress: crate::constants::Progress<'_>,
+    ) -> Result<Self, ConfigError> {
         let estimates = match experiment.estimates {
             Some(e) => e,
-            None => experiment.estimate_constants(false)?,
+            None => experiment.estimate_constants(false, progress)?,
         };
         let exact = experiment
             .landscape

@@ -9,7 +9,7 @@ use lojasim::report::{CONSTANTS_COLUMNS, ConstantsReport};
 
 use super::Failure;
 use super::experiment::{EstimatorArgs, ExperimentArgs, Threads};
-use super::io::{Output, summary_and_row};
+use super::io::{DelayedBar, Output, summary_and_row};
 
 #[derive(Args, Debug)]
 pub struct ConstantsArgs {
@@ -32,13 +32,16 @@ pub fn execute(args: ConstantsArgs) -> Result<(), Failure> {
         .experiment
         .settings("constants", &EstimatorArgs::default())?;
     let pool = args.threads.pool()?;
-    let e = pool.install(|| Experiment::new(&settings))?;
     let output = args
         .out
         .as_deref()
         .map(|p| Output::open("--out", p, args.force))
         .transpose()?;
-    let report = pool.install(|| ConstantsReport::new(&e))?;
+    let bar = DelayedBar::new(0, false, "constants");
+    let tick = |n, total| bar.tick(n, total);
+    let e = pool.install(|| Experiment::with_progress(&settings, &tick))?;
+    let report = pool.install(|| ConstantsReport::new(&e, &tick))?;
+    drop(bar);
     summary_and_row(&report, output, CONSTANTS_COLUMNS, report.row().cells())?;
     Ok(())
 }

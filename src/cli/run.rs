@@ -16,7 +16,8 @@ use lojasim::sweep::config_id;
 
 use super::experiment::{EstimatorArgs, ExperimentArgs, Threads};
 use super::io::{
-    Output, cancel_on_ctrl_c, distinct_outputs, grid_losses, progress_bar, summary_and_row,
+    DelayedBar, Output, cancel_on_ctrl_c, distinct_outputs, grid_losses, progress_bar,
+    summary_and_row,
 };
 use super::{Failure, usage};
 
@@ -74,7 +75,10 @@ pub fn execute(args: RunArgs) -> Result<(), Failure> {
     let settings = args.experiment.settings("run", &args.estimator)?;
     // The constants estimator (when the run needs it) already uses the pool.
     let pool = args.threads.pool()?;
-    let experiment = pool.install(|| Experiment::new(&settings))?;
+    let experiment = {
+        let bar = DelayedBar::new(0, args.quiet, "constants");
+        pool.install(|| Experiment::with_progress(&settings, &|n, total| bar.tick(n, total)))?
+    };
     let output = args
         .out
         .as_deref()
