@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use crate::ams::Score;
-use crate::constants::{self, Estimates, EstimatorConfig};
+use crate::constants::{self, Estimates, EstimatorConfig, Progress};
 use crate::data::{DataSource, DataSpec, Dataset};
 use crate::engine::{self, Cancelled, Control};
 use crate::error::{ConfigError, check};
@@ -495,11 +495,16 @@ impl Experiment {
     /// Checks `s`, builds the landscape and, where no exact or user constant is available,
     /// estimates the constants over the ball.
     pub fn new(s: &Settings) -> Result<Self, ConfigError> {
-        Self::with_progress(s, None)
+        Self::with_progress(s, None, &|_, _| {})
     }
 
-    /// [`Experiment::new`], reporting the progress of pre-training.
-    pub fn with_progress(s: &Settings, progress: StartupProgress<'_>) -> Result<Self, ConfigError> {
+    /// [`Experiment::new`], reporting the progress of pre-training (steps done, in all) and of
+    /// the constants estimator (units done, in all), if they run.
+    pub fn with_progress(
+        s: &Settings,
+        pretraining: StartupProgress<'_>,
+        progress: Progress<'_>,
+    ) -> Result<Self, ConfigError> {
         // Cheap checks first: the problem may load data and pre-train.
         let radius = check::positive("--radius", s.radius)?;
         if s.steps == 0 {
@@ -529,7 +534,7 @@ impl Experiment {
             data,
             init,
             f0,
-        } = Problem::with_progress(s, progress)?;
+        } = Problem::with_progress(s, pretraining)?;
         let noise = noise_model(s, landscape.as_ref())?;
         let schedule = step_schedule(s)?;
         if !f0.is_finite() {
@@ -570,7 +575,7 @@ impl Experiment {
             constants_s: 0.0,
         };
         let start = std::time::Instant::now();
-        e.resolve_constants(s)?;
+        e.resolve_constants(s, progress)?;
         e.constants_s = start.elapsed().as_secs_f64();
         // On a data landscape without --eta, the step is half the largest the theorem allows,
         // η = α/(C_L(2C_L + σ)), so that ρ = 1 − ηα/2 < 1 (docs/networks.md).
@@ -592,13 +597,18 @@ impl Experiment {
     /// on the current rayon pool, after checking that its points and scratch, on top of the
     /// simulation's arrays, fit in free memory. `skippable`: the memory error suggests giving
     /// the constants instead (not for `lojasim constants`, whose job it is).
-    pub fn estimate_constants(&self, skippable: bool) -> Result<Estimates, ConfigError> {
+    pub fn estimate_constants(
+        &self,
+        skippable: bool,
+        progress: Progress<'_>,
+    ) -> Result<Estimates, ConfigError> {
         self.check_estimator_memory(skippable)?;
-        Ok(constants::estimate(
+        Ok(constants::estimate_with_progress(
             self.landscape.as_ref(),
             &self.theta0,
             self.radius,
             &self.estimator_config(),
+            progress,
         ))
     }
 
@@ -638,7 +648,11 @@ impl Experiment {
     }
 
     /// α and C_L (and σ for minibatch noise): a user value, else the exact one, else an estimate.
-    fn resolve_constants(&mut self, s: &Settings) -> Result<(), ConfigError> {
+    fn resolve_constants(
+        &mut self,
+        s: &Settings,
+        progress: Progress<'_>,
+    ) -> Result<(), ConfigError> {
         let exact = self.landscape.exact_constants(&self.theta0, self.radius);
         let user_alpha = s
             .alpha
@@ -649,7 +663,7 @@ impl Experiment {
         let needs_estimate = (exact.is_none() && (user_alpha.is_none() || user_c_l.is_none()))
             || (minibatch && s.sigma.is_none());
         if needs_estimate {
-            self.estimates = Some(self.estimate_constants(true)?);
+            self.estimates = Some(self.estimate_constants(true, progress)?);
         }
         let est = self.estimates;
         let alpha = user_alpha
@@ -660,12 +674,17 @@ impl Experiment {
             .or(exact.map(|c| c.c_l))
             .or(est.map(|e| e.c_l))
             .expect("estimated when missing");
-        let mut estimated = (user_alpha.is_none() || user_c_l.is_none()) && exact.is_none();
+        let from_estimator = (user_alpha.is_none() || user_c_l.is_none()) && exact.is_none();
+        // Certified only if every constant the estimator supplied is: α and C_L both, and σ
+        // (never certified) given by the user.
+        let mut certified = from_estimator && est.is_some_and(|e| e.certified());
+        let mut estimated = from_estimator && !certified;
         if let NoiseModel::Minibatch { sigma, .. } = &mut self.noise {
             *sigma = match s.sigma {
                 Some(v) => v,
                 None => {
                     estimated = true;
+                    certified = false;
                     est.and_then(|e| e.sigma).unwrap_or(0.0)
                 }
             };
@@ -682,6 +701,8 @@ impl Experiment {
         }
         let source = if estimated {
             ConstantsSource::Estimated
+        } else if certified {
+            ConstantsSource::Certified
         } else if user_alpha.is_some() || user_c_l.is_some() || (minibatch && s.sigma.is_some()) {
             ConstantsSource::User
         } else {

@@ -5,6 +5,12 @@
 //! and accurate to a few ulps of ‖A‖ for every eigenvalue, including the smallest ones the
 //! Łojasiewicz constants depend on. At n ≤ 100 it takes milliseconds, so a dependency (ndarray +
 //! LAPACK) would buy nothing here.
+//!
+//! The empirical NTK of a few hundred rows needs only its extreme eigenvalues, at many points:
+//! [`symmetric_extreme_eigenvalues`] reduces the matrix to tridiagonal form by Householder
+//! reflections (O(4n³/3), contiguous rows) and bisects Sturm sequences, ~50× faster than Jacobi at
+//! n = 200. Both are backward stable: every eigenvalue is off by at most a small multiple of
+//! n·ε·‖A‖.
 
 /// Eigenvalues (ascending) and orthonormal eigenvectors of the symmetric n × n matrix `a`
 /// (row-major; only symmetry up to rounding is assumed, the average of a and aᵀ is used).
@@ -18,6 +24,149 @@ pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
 /// depend on the eigenvectors), in about two thirds of the time.
 pub fn symmetric_eigenvalues(a: &[f64], n: usize) -> Vec<f64> {
     jacobi(a, n, false).0
+}
+
+/// Σ a_i·b_i with eight partial sums (combined in a fixed order), so that the compiler can
+/// vectorise it; the same bits on every run.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let mut acc = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    // Separate multiply and add, not mul_add: without FMA in the baseline target, mul_add is a
+    // call into libm; this way every CPU computes the same bits at vector speed.
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ra.iter().zip(rb) {
+        tail += x * y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// The smallest and the largest eigenvalue of the symmetric n × n matrix `a` (row-major; the
+/// lower triangle is read), by Householder tridiagonalisation and bisection of Sturm counts to
+/// the last bits.
+pub fn symmetric_extreme_eigenvalues(a: &[f64], n: usize) -> (f64, f64) {
+    assert_eq!(
+        a.len(),
+        n * n,
+        "symmetric_extreme_eigenvalues: a must be n × n"
+    );
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let (d, e) = tridiagonalise(a, n);
+    tridiagonal_extreme_eigenvalues(&d, &e)
+}
+
+/// The smallest and the largest eigenvalue of the symmetric tridiagonal matrix with diagonal `d`
+/// and off-diagonal `e` (one shorter), by bisection of Sturm counts.
+pub fn tridiagonal_extreme_eigenvalues(d: &[f64], e: &[f64]) -> (f64, f64) {
+    let n = d.len();
+    assert!(n > 0 && e.len() + 1 == n);
+    // Gershgorin interval of the tridiagonal matrix.
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for i in 0..n {
+        let r = if i > 0 { e[i - 1].abs() } else { 0.0 } + if i + 1 < n { e[i].abs() } else { 0.0 };
+        lo = lo.min(d[i] - r);
+        hi = hi.max(d[i] + r);
+    }
+    let pad = 1e-300_f64.max(f64::EPSILON * lo.abs().max(hi.abs()));
+    let (lo, hi) = (lo - pad, hi + pad);
+    (bisect(d, e, lo, hi, 1), bisect(d, e, lo, hi, n))
+}
+
+/// Householder reduction of the lower triangle of `a` to a tridiagonal matrix: (diagonal,
+/// off-diagonal).
+fn tridiagonalise(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+    // Full symmetric copy from the lower triangle.
+    let mut m = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            m[i * n + j] = a[i * n + j];
+            m[j * n + i] = a[i * n + j];
+        }
+    }
+    let mut d = vec![0.0; n];
+    let mut e = vec![0.0; n.saturating_sub(1)];
+    let (mut v, mut p) = (vec![0.0; n], vec![0.0; n]);
+    for k in 0..n.saturating_sub(1) {
+        d[k] = m[k * n + k];
+        let lead = k + 1;
+        let len = n - lead;
+        // x = column k below the diagonal (= row k right of it, by symmetry).
+        let x = &m[k * n + lead..k * n + n];
+        let xn = x.iter().map(|t| t * t).sum::<f64>().sqrt();
+        if xn == 0.0 {
+            e[k] = 0.0;
+            continue;
+        }
+        let alpha = if x[0] > 0.0 { -xn } else { xn };
+        let v = &mut v[..len];
+        v.copy_from_slice(x);
+        v[0] -= alpha;
+        let vn = v.iter().map(|t| t * t).sum::<f64>().sqrt();
+        e[k] = alpha;
+        if vn == 0.0 {
+            continue;
+        }
+        v.iter_mut().for_each(|t| *t /= vn);
+        // B ← H B H with H = I − 2vvᵀ, p = Bv, w = p − (vᵀp)v: B − 2(v wᵀ + w vᵀ).
+        let p = &mut p[..len];
+        for (i, pi) in p.iter_mut().enumerate() {
+            *pi = dot(&m[(lead + i) * n + lead..(lead + i) * n + n], v);
+        }
+        let c = dot(v, p);
+        for (pi, vi) in p.iter_mut().zip(v.iter()) {
+            *pi -= c * vi;
+        }
+        for i in 0..len {
+            let row = &mut m[(lead + i) * n + lead..(lead + i) * n + n];
+            let (vi, wi) = (v[i], p[i]);
+            for (j, r) in row.iter_mut().enumerate() {
+                *r -= 2.0 * (vi * p[j] + wi * v[j]);
+            }
+        }
+    }
+    d[n - 1] = m[(n - 1) * n + n - 1];
+    (d, e)
+}
+
+/// How many eigenvalues of the tridiagonal (d, e) are < x (Sturm sequence of the LDLᵀ pivots).
+fn count_below(d: &[f64], e: &[f64], x: f64) -> usize {
+    let mut count = 0;
+    let mut q = 1.0;
+    for i in 0..d.len() {
+        let off = if i > 0 { e[i - 1] * e[i - 1] / q } else { 0.0 };
+        q = d[i] - x - off;
+        if q == 0.0 {
+            q = -f64::MIN_POSITIVE;
+        }
+        if q < 0.0 {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// The k-th smallest eigenvalue (1-based) of the tridiagonal (d, e), inside [lo, hi].
+fn bisect(d: &[f64], e: &[f64], mut lo: f64, mut hi: f64, k: usize) -> f64 {
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if count_below(d, e, mid) >= k {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 /// Cyclic Jacobi on the symmetrised `a`; accumulates the eigenvectors only if `vectors`.
@@ -125,10 +274,44 @@ mod tests {
         for (got, want) in vals.iter().zip(lambda) {
             assert!((got - want).abs() < 1e-13 * 40.0, "{got} vs {want}");
         }
+        let (min, max) = symmetric_extreme_eigenvalues(&a, n);
+        assert!((min - 1e-6).abs() < 1e-13 * 40.0 && (max - 40.0).abs() < 1e-13 * 40.0);
         // A v = λ v for the smallest pair.
         for i in 0..n {
             let av: f64 = (0..n).map(|j| a[i * n + j] * vecs[0][j]).sum();
             assert!((av - vals[0] * vecs[0][i]).abs() < 1e-13);
+        }
+    }
+
+    /// The Householder + bisection extremes against Jacobi's on pseudo-random Gram matrices
+    /// (rank-deficient ones too, whose λ_min is 0 to rounding): both are backward stable, so they
+    /// agree to a small multiple of n·ε·‖A‖.
+    #[test]
+    fn extreme_eigenvalues_agree_with_jacobi() {
+        let mut s = 7u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for (n, cols) in [(1, 3), (2, 5), (9, 20), (30, 40), (30, 12), (60, 100)] {
+            let x: Vec<f64> = (0..n * cols).map(|_| next()).collect();
+            let mut g = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    g[i * n + j] = dot(&x[i * cols..(i + 1) * cols], &x[j * cols..(j + 1) * cols]);
+                }
+            }
+            let jac = symmetric_eigenvalues(&g, n);
+            let (min, max) = symmetric_extreme_eigenvalues(&g, n);
+            let tol = 1e-13 * n as f64 * jac[n - 1];
+            assert!((min - jac[0]).abs() <= tol, "n = {n}: {min} vs {}", jac[0]);
+            assert!(
+                (max - jac[n - 1]).abs() <= tol,
+                "n = {n}: {max} vs {}",
+                jac[n - 1]
+            );
         }
     }
 }

@@ -14,10 +14,14 @@ pub fn simulation_bytes(dim: usize, threads: usize) -> u128 {
     8 * dim as u128 * (2 + threads as u128 * 2 * LANES as u128)
 }
 
-/// Bytes the constants estimator adds: its `points` stored points, and per worker thread its
-/// seven scratch vectors and the Jacobian of `rows` per-sample outputs.
+/// Bytes the constants estimator adds: its `points` stored points and the starts of its searches,
+/// and per worker thread its scratch vectors (the Lanczos basis among them), the Jacobian of `rows`
+/// per-sample outputs and two `rows` × `rows` Gram matrices.
 pub fn estimator_bytes(dim: usize, points: usize, rows: usize, threads: usize) -> u128 {
-    8 * dim as u128 * (points as u128 + threads as u128 * (7 + rows as u128))
+    let starts = (crate::constants::ALPHA_STARTS + 1 + 2 * crate::constants::CL_STARTS) as u128;
+    let scratch = 16 + crate::constants::LANCZOS_STEPS as u128 + rows as u128;
+    let (dim, rows, threads) = (dim as u128, rows as u128, threads as u128);
+    8 * (dim * (points as u128 + starts + threads * scratch) + threads * 2 * rows * rows)
 }
 
 /// `MemAvailable` of /proc/meminfo (free memory, page cache that can be dropped included), where
@@ -91,7 +95,12 @@ mod tests {
     #[test]
     fn simulation_bytes_count_every_vector_of_d() {
         assert_eq!(simulation_bytes(1_000_000, 2), 34 * 8_000_000);
-        assert_eq!(estimator_bytes(1_000, 229, 48, 2), 8_000 * (229 + 2 * 55));
+        // 229 points + 13 search starts, and per thread 16 scratch vectors, a 20-vector Lanczos
+        // basis and a 48-row Jacobian, plus two 48 × 48 Gram matrices per thread.
+        assert_eq!(
+            estimator_bytes(1_000, 229, 48, 2),
+            8_000 * (229 + 13 + 2 * (16 + 20 + 48)) + 8 * 2 * 2 * 48 * 48
+        );
     }
 
     #[test]

@@ -680,6 +680,7 @@ pub fn constants_source_name(source: ConstantsSource) -> &'static str {
         ConstantsSource::Exact => "exact",
         ConstantsSource::User => "user",
         ConstantsSource::Estimated => "estimated",
+        ConstantsSource::Certified => "certified",
     }
 }
 
@@ -689,6 +690,7 @@ pub fn constants_source_of(name: &str) -> Option<ConstantsSource> {
         ConstantsSource::Exact,
         ConstantsSource::User,
         ConstantsSource::Estimated,
+        ConstantsSource::Certified,
     ]
     .into_iter()
     .find(|&s| constants_source_name(s) == name)
@@ -706,13 +708,19 @@ pub fn fmt_f64(x: f64) -> String {
 }
 
 /// The `bound_status` cell: the status, marked `-estimated` when the bound rests on estimated
-/// constants (`consistent-estimated`, `violated-estimated`, `vacuous-estimated`); `not-applicable`
-/// is never marked.
+/// constants (`consistent-estimated`, `violated-estimated`, `vacuous-estimated`) and `-certified`
+/// when it rests on constants certified over the ball (`consistent-certified`, …);
+/// `not-applicable` is never marked. Exact and user constants leave the status unmarked.
 pub fn status_name(status: BoundStatus, source: ConstantsSource) -> String {
-    if source == ConstantsSource::Estimated && status != BoundStatus::NotApplicable {
-        format!("{}-estimated", status.name())
-    } else {
+    let mark = match source {
+        ConstantsSource::Estimated => "-estimated",
+        ConstantsSource::Certified => "-certified",
+        ConstantsSource::Exact | ConstantsSource::User => "",
+    };
+    if status == BoundStatus::NotApplicable {
         status.name().to_string()
+    } else {
+        format!("{}{mark}", status.name())
     }
 }
 
@@ -1258,6 +1266,14 @@ crate::csv_record! {
         pub ntk_alpha: Option<f64>,
         pub alpha_exact: Option<f64>,
         pub c_l_exact: Option<f64>,
+        pub alpha_sampled: f64,
+        pub alpha_adversarial: f64,
+        pub alpha_certified: Option<f64>,
+        pub c_l_sampled: f64,
+        pub c_l_adversarial: f64,
+        pub c_l_certified: Option<f64>,
+        pub sigma_min_lower: Option<f64>,
+        pub constants_source: &'static str,
     }
 }
 
@@ -1275,10 +1291,13 @@ pub struct ConstantsReport<'a> {
 impl<'a> ConstantsReport<'a> {
     /// Uses the estimates the experiment already made, or estimates now (an error if the
     /// estimator would not fit in memory).
-    pub fn new(experiment: &'a Experiment) -> Result<Self, ConfigError> {
+    pub fn new(
+        experiment: &'a Experiment,
+        progress: crate::constants::Progress<'_>,
+    ) -> Result<Self, ConfigError> {
         let estimates = match experiment.estimates {
             Some(e) => e,
-            None => experiment.estimate_constants(false)?,
+            None => experiment.estimate_constants(false, progress)?,
         };
         let exact = experiment
             .landscape
@@ -1319,6 +1338,23 @@ impl<'a> ConstantsReport<'a> {
             ntk_alpha: est.ntk_alpha,
             alpha_exact: self.exact.map(|c| c.alpha),
             c_l_exact: self.exact.map(|c| c.c_l),
+            alpha_sampled: est.alpha_sampled,
+            alpha_adversarial: est.alpha_adversarial,
+            alpha_certified: est.certificate.and_then(|c| c.alpha),
+            c_l_sampled: est.c_l_sampled,
+            c_l_adversarial: est.c_l_adversarial,
+            c_l_certified: est.certificate.map(|c| c.c_l),
+            sigma_min_lower: est.certificate.map(|c| c.sigma_min_lower),
+            constants_source: constants_source_name(self.source()),
+        }
+    }
+
+    /// What the estimator's α̂ and Ĉ_L are: certified when both hold over the whole ball.
+    fn source(&self) -> ConstantsSource {
+        if self.estimates.certified() {
+            ConstantsSource::Certified
+        } else {
+            ConstantsSource::Estimated
         }
     }
 }
@@ -1340,17 +1376,38 @@ impl fmt::Display for ConstantsReport<'_> {
         )?;
         writeln!(
             f,
-            "{:<15}{:.6}{}",
+            "{:<15}{:.6}{}   (the α a bound would use: the smallest below)",
             "α̂",
             est.alpha,
             exact_note(self.exact.map(|c| c.alpha))
         )?;
         writeln!(
             f,
-            "{:<15}{:.6}{}   (max ‖H‖ {:.6}, max |∇F|²/2F {:.6})",
+            "{:<15}sampled {:.6}, adversarial {:.6}{}",
+            "",
+            est.alpha_sampled,
+            est.alpha_adversarial,
+            est.ntk_alpha.map_or(String::new(), |a| {
+                if e.dim() < e.landscape.per_sample().map_or(0, |p| p.samples()) {
+                    format!(", NTK {a:.6} (vacuous: d < n, not used)")
+                } else {
+                    format!(", NTK {a:.6}")
+                }
+            })
+        )?;
+        writeln!(
+            f,
+            "{:<15}{:.6}{}   (the C_L a bound would use: the largest below)",
             "Ĉ_L",
             est.c_l,
-            exact_note(self.exact.map(|c| c.c_l)),
+            exact_note(self.exact.map(|c| c.c_l))
+        )?;
+        writeln!(
+            f,
+            "{:<15}sampled {:.6}, adversarial {:.6}   (max ‖H‖ {:.6}, max |∇F|²/2F {:.6})",
+            "",
+            est.c_l_sampled,
+            est.c_l_adversarial,
             est.hessian_norm,
             est.gradient_ratio / 2.0
         )?;
@@ -1364,10 +1421,40 @@ impl fmt::Display for ConstantsReport<'_> {
                 "NTK λ_min"
             )?;
         }
-        f.write_str(
-            "These are estimates from sampled points, not certificates: the true α may be smaller \
-             and the true C_L, σ larger.",
-        )
+        match est.certificate {
+            Some(c) => match c.alpha {
+                Some(a) => writeln!(
+                    f,
+                    "{:<15}α ≥ {a:.6e}, C_L ≤ {:.6e} over the whole ball \
+                         (σ_min(J(θ0)) = {:.6e}, L_J·r = {:.6e})",
+                    "certified",
+                    c.c_l,
+                    c.sigma_min_centre,
+                    c.jacobian_lipschitz * e.radius
+                )?,
+                None => writeln!(
+                    f,
+                    "{:<15}none for α: σ_min(J(θ0)) − L_J·r = {:.6e} − {:.6e} ≤ 0 (the ball is \
+                         too large); C_L ≤ {:.6e}",
+                    "certified",
+                    c.sigma_min_centre,
+                    c.jacobian_lipschitz * e.radius,
+                    c.c_l
+                )?,
+            },
+            None => writeln!(f, "{:<15}none for this landscape", "certified")?,
+        }
+        if est.certified() {
+            f.write_str(
+                "α̂ and Ĉ_L are certified over the ball (σ̂, if shown, is estimated from sampled \
+                 points).",
+            )
+        } else {
+            f.write_str(
+                "These are estimates, not certificates: searched adversarially and combined with the \
+                 NTK bound, but the true α may still be smaller and the true C_L, σ larger.",
+            )
+        }
     }
 }
 
@@ -1436,6 +1523,36 @@ mod tests {
         assert_eq!(
             fmt_exit(1.0, 0.9999962, 1.0, 3, " "),
             "1.000000 [0.999996, 1.000000]"
+        );
+    }
+
+    /// Each source names itself in `constants_source` and back; the status carries the mark of
+    /// estimated and certified constants, never of exact or user ones, and never on
+    /// `not-applicable`.
+    #[test]
+    fn sources_round_trip_and_mark_the_bound_status() {
+        for s in [
+            ConstantsSource::Exact,
+            ConstantsSource::User,
+            ConstantsSource::Estimated,
+            ConstantsSource::Certified,
+        ] {
+            assert_eq!(constants_source_of(constants_source_name(s)), Some(s));
+        }
+        let c = BoundStatus::Consistent;
+        assert_eq!(
+            status_name(c, ConstantsSource::Certified),
+            "consistent-certified"
+        );
+        assert_eq!(
+            status_name(c, ConstantsSource::Estimated),
+            "consistent-estimated"
+        );
+        assert_eq!(status_name(c, ConstantsSource::Exact), "consistent");
+        assert_eq!(status_name(c, ConstantsSource::User), "consistent");
+        assert_eq!(
+            status_name(BoundStatus::NotApplicable, ConstantsSource::Certified),
+            "not-applicable"
         );
     }
 }

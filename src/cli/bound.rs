@@ -32,7 +32,7 @@ pub fn execute(args: BoundArgs) -> Result<(), Failure> {
     let e = args
         .threads
         .pool()?
-        .install(|| Experiment::with_progress(&settings, Some(&hook)))?;
+        .install(|| Experiment::with_progress(&settings, Some(&hook), &|_, _| {}))?;
     pretraining.finish_and_clear();
     if args.format.check(None)? == Format::Json {
         let row = BoundRow::of(&e);

@@ -9,7 +9,9 @@ use lojasim::report::{CONSTANTS_COLUMNS, ConstantsReport};
 
 use super::Failure;
 use super::experiment::{EstimatorArgs, ExperimentArgs, Threads};
-use super::io::{Format, Output, pretraining_bar, pretraining_progress, summary_and_row};
+use super::io::{
+    DelayedBar, Format, Output, pretraining_bar, pretraining_progress, summary_and_row,
+};
 
 #[derive(Args, Debug)]
 pub struct ConstantsArgs {
@@ -32,16 +34,19 @@ pub fn execute(args: ConstantsArgs) -> Result<(), Failure> {
         .experiment
         .settings("constants", &EstimatorArgs::default())?;
     let pool = args.threads.pool()?;
-    let pretraining = pretraining_bar(false);
-    let hook = pretraining_progress(&pretraining, false);
-    let e = pool.install(|| Experiment::with_progress(&settings, Some(&hook)))?;
-    pretraining.finish_and_clear();
     let output = args
         .out
         .as_deref()
         .map(|p| Output::open("--out", p, args.force))
         .transpose()?;
-    let report = pool.install(|| ConstantsReport::new(&e))?;
+    let pretraining = pretraining_bar(false);
+    let hook = pretraining_progress(&pretraining, false);
+    let bar = DelayedBar::new(0, false, "constants");
+    let tick = |n, total| bar.tick(n, total);
+    let e = pool.install(|| Experiment::with_progress(&settings, Some(&hook), &tick))?;
+    pretraining.finish_and_clear();
+    let report = pool.install(|| ConstantsReport::new(&e, &tick))?;
+    drop(bar);
     summary_and_row(
         &report,
         output,

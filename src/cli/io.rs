@@ -195,6 +195,48 @@ pub fn grid_losses(curves: bool) -> GridLosses {
 }
 
 /// A bar on standard error counting `total` `what` (e.g. "trajectories").
+/// A bar for work whose length is not known in advance to be worth one: hidden until `tick` has
+/// run for more than a second (then drawn as [`progress_bar`] would), never shown if `quiet`.
+pub struct DelayedBar {
+    bar: ProgressBar,
+    start: std::time::Instant,
+    shown: AtomicBool,
+    quiet: bool,
+}
+
+impl DelayedBar {
+    pub fn new(total: u64, quiet: bool, what: &str) -> Self {
+        let bar = progress_bar(total, quiet, what);
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+        Self {
+            bar,
+            start: std::time::Instant::now(),
+            shown: AtomicBool::new(false),
+            quiet,
+        }
+    }
+
+    /// Counts `n` units done of `total`.
+    pub fn tick(&self, n: u64, total: u64) {
+        if self.bar.length() != Some(total) {
+            self.bar.set_length(total);
+        }
+        self.bar.inc(n);
+        if !self.quiet
+            && self.start.elapsed().as_secs_f64() > 1.0
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+}
+
+impl Drop for DelayedBar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 pub fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();

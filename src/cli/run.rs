@@ -19,8 +19,8 @@ use lojasim::sweep::{PointResult, PointTarget, run_point};
 
 use super::experiment::{EstimatorArgs, ExperimentArgs, PrecisionArgs, Threads};
 use super::io::{
-    Format, FormatArg, Output, cancel_on_ctrl_c, distinct_outputs, grid_losses, pretraining_bar,
-    pretraining_progress, progress_bar, summary_and_row,
+    DelayedBar, Format, FormatArg, Output, cancel_on_ctrl_c, distinct_outputs, grid_losses,
+    pretraining_bar, pretraining_progress, progress_bar, summary_and_row,
 };
 use super::{Failure, usage};
 
@@ -73,7 +73,12 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
     let pool = args.threads.pool()?;
     let pretraining = pretraining_bar(args.quiet);
     let hook = pretraining_progress(&pretraining, args.quiet);
-    let experiment = pool.install(|| Experiment::with_progress(&settings, Some(&hook)))?;
+    let experiment = {
+        let bar = DelayedBar::new(0, args.quiet, "constants");
+        pool.install(|| {
+            Experiment::with_progress(&settings, Some(&hook), &|n, total| bar.tick(n, total))
+        })?
+    };
     pretraining.finish_and_clear();
     let output = args
         .out

@@ -21,8 +21,9 @@
 use std::sync::Arc;
 
 use super::{
-    BallConstants, ConstantsSource, DataModel, Gradient, InitLayers, Landscape, NetworkShape,
-    Objective, Param, PerSampleGradient, ProblemSettings, Spec, needs_data,
+    BallConstants, ConstantsSource, DataModel, Gradient, HessianVector, InitLayers, Landscape,
+    NetworkShape, Objective, OutputBounds, Param, PerSampleGradient, ProblemSettings, Spec,
+    needs_data,
 };
 use crate::data::Dataset;
 use crate::error::ConfigError;
@@ -210,6 +211,35 @@ impl Landscape for LeastSquares {
 
     fn per_sample(&self) -> Option<&dyn PerSampleGradient> {
         Some(self)
+    }
+
+    fn hessian_vector(&self) -> Option<&dyn HessianVector> {
+        Some(self)
+    }
+
+    /// The Jacobian is A, constant (L_J = 0), and the Hessian AᵀA/n has norm λ_max(AAᵀ)/n,
+    /// rounded up by 1e-12·n relative for the eigen-solver's rounding.
+    fn output_bounds(&self, _theta0: &[f64], _radius: f64) -> Option<OutputBounds> {
+        let n = self.data.rows() as f64;
+        Some(OutputBounds {
+            jacobian_lipschitz: 0.0,
+            c_l: self.spectrum.lambda_max / n * (1.0 + 1e-12 * n),
+        })
+    }
+}
+
+impl HessianVector for LeastSquares {
+    /// ∇²F·v = Aᵀ(Av)/n.
+    fn hessian_vector_product(&self, _theta: &[f64], v: &[f64], out: &mut [f64]) {
+        let n = self.data.rows();
+        out.fill(0.0);
+        for i in 0..n {
+            let av: f64 = row(&self.data, self.bias, i)
+                .zip(v)
+                .map(|(a, b)| a * b)
+                .sum();
+            self.add_row(out, i, av / n as f64);
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use super::{
     BallConstants, DataModel, Gradient, InitLayers, Landscape, LaneGradient, NetworkShape,
-    Objective, Param, PerSampleGradient, ProblemSettings, Spec, needs_data,
+    Objective, OutputBounds, Param, PerSampleGradient, ProblemSettings, Spec, needs_data,
 };
 use crate::data::Dataset;
 use crate::error::ConfigError;
@@ -78,6 +78,45 @@ impl Activation {
                     0.0
                 }
             }
+        }
+    }
+}
+
+/// Bounds on φ that the certificates use: |φ'| ≤ `d1`, |φ''| ≤ `d2`, |φ(z)| ≤ |φ(0)| + d1·|z|
+/// and, for the bounded activations, |φ| ≤ `cap`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ActivationBounds {
+    pub at_zero: f64,
+    pub d1: f64,
+    pub d2: f64,
+    pub cap: Option<f64>,
+}
+
+impl Activation {
+    /// Its [`ActivationBounds`]; `None` for relu (no second derivative). tanh'' = −2·tanh·sech²
+    /// peaks at tanh = 1/√3: 4/(3√3); σ'' = σ(1−σ)(1−2σ) peaks at 1/(6√3); softplus'' = σ' ≤ 1/4.
+    pub fn bounds(self) -> Option<ActivationBounds> {
+        let sqrt3 = 3f64.sqrt();
+        match self {
+            Activation::Tanh => Some(ActivationBounds {
+                at_zero: 0.0,
+                d1: 1.0,
+                d2: 4.0 / (3.0 * sqrt3),
+                cap: Some(1.0),
+            }),
+            Activation::Sigmoid => Some(ActivationBounds {
+                at_zero: 0.5,
+                d1: 0.25,
+                d2: 1.0 / (6.0 * sqrt3),
+                cap: Some(1.0),
+            }),
+            Activation::Softplus => Some(ActivationBounds {
+                at_zero: std::f64::consts::LN_2,
+                d1: 1.0,
+                d2: 0.25,
+                cap: None,
+            }),
+            Activation::Relu => None,
         }
     }
 }
@@ -860,6 +899,64 @@ impl Landscape for Mlp {
 
     fn lanes(&self) -> Option<&dyn LaneGradient> {
         Some(self)
+    }
+
+    /// Layer by layer over the ball (docs/networks.md): ‖Wˡ‖ ≤ ‖Wˡ(θ0)‖_F + r and
+    /// |bˡ| ≤ |bˡ(θ0)| + r bound the activations, and the first and second directional derivatives
+    /// of each layer along a unit direction are bounded by recursion, giving per row G_i ≥ |∇u_i|,
+    /// H_i ≥ ‖∇²u_i‖ and U_i ≥ |u_i|. Each bound is rounded up by a relative 1e-12.
+    fn output_bounds(&self, theta0: &[f64], radius: f64) -> Option<OutputBounds> {
+        let hidden = self.layers() - 1;
+        let act = if hidden == 0 {
+            // A linear model: no activation enters.
+            Activation::Tanh.bounds()?
+        } else {
+            self.activation.bounds()?
+        };
+        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let (m, b): (Vec<f64>, Vec<f64>) = (0..self.layers())
+            .map(|l| {
+                let (w, b) = self.weights(theta0, l);
+                (norm(w) + radius, norm(b) + radius)
+            })
+            .unzip();
+        let n = self.data.rows();
+        let (mut sum_h2, mut sum_c) = (0.0, 0.0);
+        let mut e = vec![0.0; self.layers()];
+        for i in 0..n {
+            // |aˡ| ≤ a_bound; |daˡ| ≤ Σ_k e[k]·s_k over the unit direction's layer parts s_k;
+            // |d²aˡ| ≤ q.
+            let mut a_bound = norm(self.data.x(i));
+            e.fill(0.0);
+            let mut q = 0.0;
+            for l in 0..hidden {
+                let c = (a_bound * a_bound + 1.0).sqrt();
+                let e_norm = norm(&e);
+                // dzˡ's coefficients: Mˡ·e, and c on layer l's own part.
+                e.iter_mut().for_each(|x| *x *= m[l]);
+                e[l] = c;
+                let z_norm = norm(&e);
+                q = act.d2 * z_norm * z_norm + act.d1 * (e_norm + m[l] * q);
+                e.iter_mut().for_each(|x| *x *= act.d1);
+                let width = self.widths[l + 1] as f64;
+                let linear = act.at_zero * width.sqrt() + act.d1 * (m[l] * a_bound + b[l]);
+                a_bound = act.cap.map_or(linear, |cap| linear.min(cap * width.sqrt()));
+            }
+            let c = (a_bound * a_bound + 1.0).sqrt();
+            let e_norm = norm(&e);
+            e.iter_mut().for_each(|x| *x *= m[hidden]);
+            e[hidden] = c;
+            let g = norm(&e);
+            let h = e_norm + m[hidden] * q;
+            let u = m[hidden] * a_bound + b[hidden];
+            sum_h2 += h * h;
+            sum_c += g * g + (u + self.data.y(i).abs()) * h;
+        }
+        let up = 1.0 + 1e-12;
+        Some(OutputBounds {
+            jacobian_lipschitz: sum_h2.sqrt() * up,
+            c_l: sum_c / n as f64 * up,
+        })
     }
 
     fn outside_theory(&self) -> Option<&'static str> {

@@ -17,6 +17,7 @@ mod quadratic;
 mod ring;
 
 pub use least_squares::LeastSquares;
+pub use mlp::ActivationBounds;
 pub use mlp::{Activation, Mlp, layer_shapes, param_count};
 pub use quadratic::Quadratic;
 pub use ring::Ring;
@@ -57,6 +58,26 @@ pub enum ConstantsSource {
     /// At least one constant the bound uses was estimated by sampling the ball
     /// ([`crate::constants`]): an estimate, not a certificate.
     Estimated,
+    /// α and C_L are bounds proved over the whole ball from norm bounds of the model
+    /// ([`OutputBounds`], docs/networks.md): the bound holds for sure.
+    Certified,
+}
+
+/// H(θ)·v computed exactly (no finite differences), for landscapes where it is cheap.
+pub trait HessianVector: Sync {
+    /// Writes ∇²F(θ)·v into `out`.
+    fn hessian_vector_product(&self, theta: &[f64], v: &[f64], out: &mut [f64]);
+}
+
+/// Bounds, valid at every θ of a ball B(θ0, r), on the model outputs u_i of a per-sample
+/// landscape, from which α and C_L are certified (docs/networks.md derives them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutputBounds {
+    /// L_J with ‖J(θ) − J(θ0)‖ ≤ L_J·|θ − θ0| on the ball: √(Σ_i H_i²) for H_i ≥ ‖∇²u_i‖.
+    pub jacobian_lipschitz: f64,
+    /// An upper bound on ‖∇²F‖ over the ball that also bounds |∇F|²/(2F):
+    /// (1/n)·Σ_i (G_i² + (U_i + |y_i|)·H_i) for G_i ≥ |∇u_i| and U_i ≥ |u_i|.
+    pub c_l: f64,
 }
 
 /// The constants of the Łojasiewicz theory over the ball B(θ0, r).
@@ -148,6 +169,18 @@ pub trait Landscape: Gradient {
 
     /// The lane-batched kernel, when the landscape has one.
     fn lanes(&self) -> Option<&dyn LaneGradient> {
+        None
+    }
+
+    /// Exact Hessian–vector products, when they are cheap; the constants estimator uses finite
+    /// differences of gradients otherwise.
+    fn hessian_vector(&self) -> Option<&dyn HessianVector> {
+        None
+    }
+
+    /// Bounds on the model outputs over B(θ0, r) that certify α and C_L there, for per-sample
+    /// landscapes whose derivatives can be bounded layer by layer.
+    fn output_bounds(&self, _theta0: &[f64], _radius: f64) -> Option<OutputBounds> {
         None
     }
 

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use super::{
-    BallConstants, ConstantsSource, Gradient, Landscape, LaneGradient, Objective, Param,
-    ProblemSettings, Spec, broadcast,
+    BallConstants, ConstantsSource, Gradient, HessianVector, Landscape, LaneGradient, Objective,
+    Param, ProblemSettings, Spec, broadcast,
 };
 use crate::data::Dataset;
 use crate::error::{ConfigError, check};
@@ -116,8 +116,21 @@ impl LaneGradient for Quadratic {
     }
 }
 
+impl HessianVector for Quadratic {
+    /// ∇²F = diag(a).
+    fn hessian_vector_product(&self, _theta: &[f64], v: &[f64], out: &mut [f64]) {
+        for ((o, a), x) in out.iter_mut().zip(&self.curvature).zip(v) {
+            *o = a * x;
+        }
+    }
+}
+
 impl Landscape for Quadratic {
     fn lanes(&self) -> Option<&dyn LaneGradient> {
+        Some(self)
+    }
+
+    fn hessian_vector(&self) -> Option<&dyn HessianVector> {
         Some(self)
     }
 

@@ -18,7 +18,8 @@
 use std::sync::Arc;
 
 use super::{
-    BallConstants, ConstantsSource, Gradient, Landscape, Objective, ProblemSettings, Spec,
+    BallConstants, ConstantsSource, Gradient, HessianVector, Landscape, Objective, ProblemSettings,
+    Spec,
 };
 use crate::data::Dataset;
 use crate::error::ConfigError;
@@ -70,7 +71,22 @@ impl Gradient for Ring {
     }
 }
 
+impl HessianVector for Ring {
+    /// ∇²F = (|θ|² − 1)·I + 2θθᵀ.
+    fn hessian_vector_product(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
+        let u: f64 = theta.iter().map(|t| t * t).sum();
+        let tv: f64 = theta.iter().zip(v).map(|(t, x)| t * x).sum();
+        for ((o, t), x) in out.iter_mut().zip(theta).zip(v) {
+            *o = (u - 1.0) * x + 2.0 * tv * t;
+        }
+    }
+}
+
 impl Landscape for Ring {
+    fn hessian_vector(&self) -> Option<&dyn HessianVector> {
+        Some(self)
+    }
+
     fn exact_constants(&self, theta0: &[f64], radius: f64) -> Option<BallConstants> {
         let centre = theta0.iter().map(|t| t * t).sum::<f64>().sqrt();
         let s_lo = (centre - radius).max(0.0);

@@ -423,16 +423,22 @@ mod tests {
             s.network.constant_samples = 4;
             all.push(s);
         }
+        // A ball small enough (r = 1e-4 around the pre-trained start) for the network's
+        // constants to be certified.
+        let mut certified = all[3].clone();
+        certified.radius = 1e-4;
+        all.push(certified);
         all
     }
 
     /// Merged shards equal the unsharded run in every cell but the times (`elapsed_s` and the
-    /// phases', sums of the shards' times), for every problem kind, with estimated constants among them (their
-    /// `bound_status` keeps its `-estimated` mark).
+    /// phases', sums of the shards' times), for every problem kind, with estimated and
+    /// certified constants among them (their `bound_status` keeps its `-estimated` or
+    /// `-certified` mark).
     #[test]
     fn merged_shards_equal_the_unsharded_row_for_every_problem_kind() {
         let times = ["elapsed_s", "init_s", "constants_s", "total_s"].map(column);
-        let mut estimated = 0;
+        let (mut estimated, mut certified) = (0, 0);
         for s in settings_of_every_kind() {
             let e = Experiment::new(&s).unwrap();
             let whole = row(&s, &e, 0..130);
@@ -452,14 +458,22 @@ mod tests {
                 }
             }
             assert_eq!(merged[0][times[0]], "0.750000");
-            if whole[column("constants_source")] == "estimated" {
-                estimated += 1;
-                assert!(whole[column("bound_status")].ends_with("-estimated"));
+            match whole[column("constants_source")].as_str() {
+                "estimated" => {
+                    estimated += 1;
+                    assert!(whole[column("bound_status")].ends_with("-estimated"));
+                }
+                "certified" => {
+                    certified += 1;
+                    assert!(whole[column("bound_status")].ends_with("-certified"));
+                }
+                _ => {}
             }
         }
         assert_eq!(
-            estimated, 2,
-            "both network rows rest on estimated constants"
+            (estimated, certified),
+            (2, 1),
+            "two network rows rest on estimated constants, the small ball's on certified ones"
         );
     }
 

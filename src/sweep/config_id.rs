@@ -402,7 +402,7 @@ mod golden {
              noise_dist=gaussian\n\
              sigma=1\n\
              schedule=constant\n\
-             eta=0.00000013776417893324698\n\
+             eta=0.00000005109104698596202\n\
              gamma=\n\
              n0=\n\
              q=\n\
@@ -423,7 +423,7 @@ mod golden {
              estimator=ams\n\
              particles=4\n\
              score=tail\n",
-        "cc4545fed1f5580d",
+        "d837b84eb295ac5e",
     );
 
     fn assert_pinned(s: &Settings, (text, id): (&str, &str)) {
