@@ -1169,11 +1169,20 @@ impl fmt::Display for RunReport<'_> {
             );
         }
         if let Some(est) = &e.estimates {
-            let _ = writeln!(
-                s,
-                "               estimated from {} points of the ball: estimates, not certificates",
-                est.points
-            );
+            if e.constants.source == ConstantsSource::Certified {
+                let _ = writeln!(
+                    s,
+                    "               certified over the whole ball from the model's norm bounds \
+                     (docs/networks.md)"
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "               estimated from {} points of the ball and adversarial searches: \
+                     estimates, not certificates",
+                    est.points
+                );
+            }
             if let Some(ntk) = est.ntk_alpha {
                 let _ = writeln!(
                     s,

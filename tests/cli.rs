@@ -993,6 +993,21 @@ fn small_network_csv(flags: &[&str]) -> String {
     String::from_utf8(out.get_output().stdout.clone()).unwrap()
 }
 
+/// On a ball small enough for the network's norm bounds (r = 1e-4 around its initialisation),
+/// the run's constants are certified and its bound status says so; at the default radius they
+/// are estimated.
+#[test]
+fn a_small_ball_gives_certified_constants_and_a_marked_status() {
+    let text = small_network_csv(&["--radius", "1e-4", "--trajectories", "64", "--steps", "20"]);
+    assert_eq!(column(&text, "constants_source"), ["certified"]);
+    assert!(
+        column(&text, "bound_status")[0].ends_with("-certified"),
+        "{text}"
+    );
+    let text = small_network_csv(&["--trajectories", "64", "--steps", "20"]);
+    assert_eq!(column(&text, "constants_source"), ["estimated"]);
+}
+
 /// A sweep pre-trains a start once for all points that share everything that makes it, so each
 /// point must still get its own when its init flags differ: over --init-seed × --init-steps, the
 /// four F(θ0) differ, and each equals what `run` gives for that point alone.
@@ -1079,6 +1094,13 @@ fn constants_prints_estimates_beside_exact_values_and_writes_csv() {
     assert_eq!(rows.len(), 1);
     assert_eq!(&rows[0][0], "least-squares");
     assert_eq!(&rows[0][1], "9");
+    // The values a bound would use are the most conservative of their ingredients, and d = 9 <
+    // n = 16 rows leaves no α certificate (J Jᵀ is singular).
+    let cell = |name: &str| -> f64 { column(&text, name)[0].parse().unwrap() };
+    assert!(cell("alpha_hat") <= cell("alpha_sampled").min(cell("alpha_adversarial")));
+    assert!(cell("c_l_hat") >= cell("c_l_sampled").max(cell("c_l_adversarial")));
+    assert_eq!(column(&text, "alpha_certified"), [""]);
+    assert_eq!(column(&text, "constants_source"), ["estimated"]);
 }
 
 #[test]

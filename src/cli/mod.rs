@@ -54,8 +54,8 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// Print the theoretical constants and bounds for a configuration, without simulating.
     Bound(bound::BoundArgs),
-    /// Estimate α, C_L, σ (minibatch) and the empirical-NTK bound over the ball, by sampling
-    /// (estimates, not certificates).
+    /// Estimate α, C_L, σ (minibatch) over the ball on the safe side: sampled, adversarial,
+    /// empirical-NTK and, where the ball is small enough, certified.
     Constants(constants::ConstantsArgs),
     /// Write the starting point θ0 a run would use, one number per line (a --theta0-file).
     Init(init::InitArgs),
