@@ -55,47 +55,18 @@ pub fn simulate(
     let first_block = range.start / BLOCK;
     let end_block = range.end.div_ceil(BLOCK);
     let cancelled = || control.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-    let lanes = dynamics.lane_kernel();
-    let simd = level();
+    let blocks = Blocks::new(dynamics, seed, control, &grid);
     let tally = (first_block..end_block)
         .into_par_iter()
         .fold(
-            || {
-                let ws = match lanes {
-                    Some(_) => Err(LaneWorkspace::new(dynamics)),
-                    None => Ok(Workspace::new(dynamics.landscape)),
-                };
-                (new_tally(), ws)
-            },
+            || (new_tally(), blocks.workspace()),
             |(mut tally, mut ws), block| {
-                if cancelled() {
-                    return (tally, ws);
-                }
-                // Blocks are aligned to multiples of BLOCK in the global index, clipped to the range.
-                let start = (block * BLOCK).max(range.start);
-                let end = ((block + 1) * BLOCK).min(range.end);
-                match (&mut ws, lanes) {
-                    (Err(lws), Some(_)) => {
-                        for first in (start..end).step_by(LANES) {
-                            let count = (end - first).min(LANES as u64) as usize;
-                            dynamics.run_lanes(
-                                simd, seed, first, count, lws, &grid, losses, &mut tally,
-                            );
-                        }
-                    }
-                    (Ok(ws), _) => {
-                        for i in start..end {
-                            let mut rng = trajectory_rng(seed, i);
-                            let outcome = dynamics.run(&mut rng, ws, &grid, losses, |j, f, _| {
-                                tally.record_loss(j, f)
-                            });
-                            tally.record_outcome(outcome);
-                        }
-                    }
-                    (Err(_), None) => unreachable!("lane workspaces exist only with a lane kernel"),
-                }
-                if let Some(p) = control.progress {
-                    p(end - start);
+                if !cancelled() {
+                    // Blocks are aligned to multiples of BLOCK in the global index, clipped to
+                    // the range.
+                    let start = (block * BLOCK).max(range.start);
+                    let end = ((block + 1) * BLOCK).min(range.end);
+                    blocks.run(start..end, &mut ws, &mut tally);
                 }
                 (tally, ws)
             },
@@ -109,6 +80,105 @@ pub fn simulate(
         return Err(Cancelled);
     }
     Ok(tally)
+}
+
+/// What every block of a simulation shares: the dynamics, the kernel and the hooks.
+struct Blocks<'a, 'd> {
+    dynamics: &'a Dynamics<'d>,
+    seed: u64,
+    control: Control<'a>,
+    grid: &'a [u64],
+    lanes: bool,
+    simd: crate::lanes::Level,
+}
+
+impl<'a, 'd> Blocks<'a, 'd> {
+    fn new(dynamics: &'a Dynamics<'d>, seed: u64, control: Control<'a>, grid: &'a [u64]) -> Self {
+        Self {
+            dynamics,
+            seed,
+            control,
+            grid,
+            lanes: dynamics.lane_kernel().is_some(),
+            simd: level(),
+        }
+    }
+
+    /// A workspace for one thread: lanes' where the landscape has a lane kernel.
+    fn workspace(&self) -> Result<Workspace, LaneWorkspace> {
+        if self.lanes {
+            Err(LaneWorkspace::new(self.dynamics))
+        } else {
+            Ok(Workspace::new(self.dynamics.landscape))
+        }
+    }
+
+    /// Runs trajectories `range` (at most one block) into `tally`.
+    fn run(&self, range: Range<u64>, ws: &mut Result<Workspace, LaneWorkspace>, tally: &mut Tally) {
+        let (d, losses) = (self.dynamics, self.control.grid_losses);
+        match ws {
+            Err(lws) => {
+                for first in range.clone().step_by(LANES) {
+                    let count = (range.end - first).min(LANES as u64) as usize;
+                    d.run_lanes(
+                        self.simd, self.seed, first, count, lws, self.grid, losses, tally,
+                    );
+                }
+            }
+            Ok(ws) => {
+                for i in range.clone() {
+                    let mut rng = trajectory_rng(self.seed, i);
+                    let outcome = d.run(&mut rng, ws, self.grid, losses, |j, f, _| {
+                        tally.record_loss(j, f)
+                    });
+                    tally.record_outcome(outcome);
+                }
+            }
+        }
+        if let Some(p) = self.control.progress {
+            p(range.end - range.start);
+        }
+    }
+}
+
+/// Runs trajectories `range` as [`simulate`] does, tallied block by block: one tally per
+/// [`BLOCK`] trajectories counted from `range.start` (the last one possibly shorter), in order.
+/// For runs that look at the counts after every block ([`crate::estimate::sequential`]).
+pub fn simulate_blocks(
+    dynamics: &Dynamics<'_>,
+    seed: u64,
+    range: Range<u64>,
+    control: Control<'_>,
+) -> Result<Vec<Tally>, Cancelled> {
+    let grid = curve_grid(dynamics.steps);
+    let curve_complete = control.grid_losses == GridLosses::All
+        || !matches!(dynamics.noise, NoiseModel::Minibatch { .. });
+    let cancelled = || control.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    let blocks = Blocks::new(dynamics, seed, control, &grid);
+    let count = (range.end - range.start).div_ceil(BLOCK);
+    let tallies: Vec<Tally> = (0..count)
+        .into_par_iter()
+        // map_init gives each worker a workspace (scratch only: every draw comes from the
+        // trajectory's own generator).
+        .map_init(
+            || blocks.workspace(),
+            |ws, b| {
+                let mut tally = Tally {
+                    curve_complete,
+                    ..Tally::new(grid.clone())
+                };
+                if !cancelled() {
+                    let start = range.start + b * BLOCK;
+                    blocks.run(start..(start + BLOCK).min(range.end), ws, &mut tally);
+                }
+                tally
+            },
+        )
+        .collect();
+    if cancelled() {
+        return Err(Cancelled);
+    }
+    Ok(tallies)
 }
 
 /// Trajectories in the first chunk of [`simulate_prefix`], whose time predicts the run's.

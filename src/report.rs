@@ -15,7 +15,7 @@ use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 67] = [
+pub const CSV_COLUMNS: [&str; 68] = [
     "problem",
     "dim",
     "noise",
@@ -77,6 +77,7 @@ pub const CSV_COLUMNS: [&str; 67] = [
     "ams_iterations_mean",
     "extinctions",
     "ams_score",
+    "precision_target",
     "target_met",
     "partial",
     "init_loss",
@@ -123,8 +124,8 @@ pub struct RunReport<'a> {
     pub bound: Bound,
     pub status: BoundStatus,
     pub elapsed_s: f64,
-    /// The interval method as written in `ci_method` (`wilson`, `wilson-spent` for a run to a
-    /// target precision, `ams-t` for splitting).
+    /// The interval method as written in `ci_method` (`wilson`, `betting-cs` for a run to a
+    /// target half-width, `ams-t` for splitting).
     pub ci_label: String,
     /// For a run to a precision target, whether it was met (`target_met`).
     pub target_met: Option<bool>,
@@ -179,7 +180,8 @@ pub struct HalfwidthOutcome {
     pub target: f64,
     /// `--max-trajectories` (or `--trajectories`).
     pub cap: u64,
-    /// Looks taken; the last interval is at level [`crate::estimate::sequential::look_level`].
+    /// Interval checks made, one per block of
+    /// [`CHECK_EVERY`](crate::estimate::sequential::CHECK_EVERY) trajectories.
     pub looks: u32,
     /// Whether both half-widths reached the target.
     pub reached: bool,
@@ -187,8 +189,8 @@ pub struct HalfwidthOutcome {
 
 impl HalfwidthOutcome {
     /// At least about how many trajectories a run needs whose widest half-width is `halfwidth`
-    /// after `n`: the half-width shrinks as 1/√n, and the later looks' wider levels only add to
-    /// it, so this is a lower estimate.
+    /// after `n`: the half-width shrinks at best as 1/√n (the confidence sequence's more slowly),
+    /// so this is a lower estimate.
     pub fn trajectories_needed(&self, n: u64, halfwidth: f64) -> u64 {
         (n as f64 * (halfwidth / self.target).powi(2)).ceil() as u64
     }
@@ -408,6 +410,12 @@ impl<'a> RunReport<'a> {
         );
         row.set("batch", batch.map_or(String::new(), |(b, _)| b.to_string()));
         row.set("batch_mode", batch.map_or("", |(_, m)| m.name()));
+        let precision_target = match (&self.halfwidth_target, &self.relative_target) {
+            (Some(t), _) => fmt_f64(t.target),
+            (None, Some(t)) => fmt_f64(t.target.error),
+            (None, None) => String::new(),
+        };
+        row.set("precision_target", precision_target);
         row.set(
             "target_met",
             self.target_met
@@ -1023,10 +1031,10 @@ impl fmt::Display for RunReport<'_> {
                 if let Some(t) = &self.halfwidth_target {
                     let widest = stay.interval.halfwidth().max(converge.interval.halfwidth());
                     let looks = format!(
-                        "{} look{} (intervals at level {:.4}: the {}% is spent over the looks)",
+                        "checked after each of {} blocks of {} (a {}% betting confidence \
+                         sequence, valid at every check)",
                         t.looks,
-                        if t.looks == 1 { "" } else { "s" },
-                        crate::estimate::sequential::look_level(e.confidence, t.looks),
+                        crate::estimate::sequential::CHECK_EVERY,
                         100.0 * e.confidence
                     );
                     if t.reached {

@@ -784,11 +784,7 @@ fn target_halfwidth_stops_each_point_at_the_precision_independently_of_threads()
     };
     let one = run("1", "one.csv");
     assert_eq!(without_elapsed(&run("2", "two.csv")), without_elapsed(&one));
-    assert!(
-        column(&one, "ci_method")
-            .iter()
-            .all(|m| m == "wilson-spent")
-    );
+    assert!(column(&one, "ci_method").iter().all(|m| m == "betting-cs"));
     let f = |name: &str| {
         column(&one, name)
             .iter()
@@ -804,6 +800,14 @@ fn target_halfwidth_stops_each_point_at_the_precision_independently_of_threads()
     }
     assert!(n.iter().all(|&n| n < 200_000.0) && looks.iter().all(|&l| l >= 1.0));
     assert_eq!(column(&one, "traj_end"), column(&one, "trajectories"));
+    // `merge` recomputes the confidence sequence from the counts and the target.
+    let merged = dir.path().join("merged.csv");
+    lojasim()
+        .args(["merge", dir.path().join("one.csv").to_str().unwrap()])
+        .args(["--out", merged.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(without_elapsed(&read(&merged)), without_elapsed(&one));
 }
 
 #[test]
@@ -1916,7 +1920,7 @@ fn flags_of_the_other_estimator_are_refused() {
 
 /// A point of the 1-D quadratic where P(stay) ≈ 0.91 (bounded noise, σ = 60): a half-width of
 /// 0.005 needs ≈ 1.96²·0.09·0.91/0.005² ≈ 12 600 trajectories at a fixed N, more than the default
-/// cap of 10 000, and fewer than 100 000 with the spending over looks.
+/// cap of 10 000, and fewer than 100 000 with the confidence sequence checked every block.
 const NEAR_091: [&str; 12] = [
     "--problem",
     "quadratic",
@@ -1939,7 +1943,8 @@ fn run_to_a_target_halfwidth_says_whether_it_was_met() {
     let (missed, summary) = run_row(&NEAR_091);
     assert_eq!(missed["target_met"], "false");
     assert_eq!(missed["trajectories"], "10000");
-    assert_eq!(missed["ci_method"], "wilson-spent");
+    assert_eq!(missed["ci_method"], "betting-cs");
+    assert_eq!(missed["precision_target"], "0.005");
     assert!(
         summary.contains("TARGET NOT MET half-width ≤ 0.005"),
         "{summary}"
@@ -1991,8 +1996,24 @@ fn a_sweep_that_misses_its_target_says_so() {
 #[test]
 fn precision_target_flags_that_do_not_fit_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["run", "--max-trajectories", "100"], "--target-halfwidth"),
+        (
+            &["run", "--target-halfwidth", "0.01", "--ci", "wilson"],
+            "--ci does not apply with --target-halfwidth",
+        ),
+        (
+            &[
+                "sweep",
+                "--target-halfwidth",
+                "0.01",
+                "--ci",
+                "jeffreys",
+                "--out",
+                "s.csv",
+            ],
+            "--ci does not apply with --target-halfwidth",
+        ),
         (
             &[
                 "run",

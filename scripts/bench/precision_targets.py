@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
-"""Precision targets: what `--target-halfwidth h` costs with lojasim's alpha-spending (wilson-spent)
-against a betting confidence sequence (Waudby-Smith & Ramdas, JRSS-B 2024, hedged capital with
-predictable plug-in bets), at equal (anytime-valid) coverage. One proportion p, Bernoulli data
+"""Precision targets: what `--target-halfwidth h` costs with alpha-spending (lojasim's earlier
+wilson-spent) against a betting confidence sequence (lojasim's betting-cs now; Waudby-Smith &
+Ramdas, JRSS-B 2024, hedged capital), at equal (anytime-valid) coverage. One proportion p, Bernoulli data
 drawn as Binomial(64, p) block counts (lojasim's engine works in blocks of 64); the same block
 counts (common random numbers) feed every method of a run.
 
 Methods (confidence 1 - alpha):
   fixed      N_fixed = smallest n with the fixed-n Wilson half-width <= h at x = p*n (exact search).
-  spending   lojasim's src/estimate/sequential.rs exactly: n1 = 1024, Wilson at level
+  spending   lojasim's earlier src/estimate/sequential.rs exactly: n1 = 1024, Wilson at level
              1 - alpha*6/(pi^2 j^2) at look j, next n = z_{j+1}^2 p~(1-p~)/h^2 (p~ = (x+1)/(n+2))
              clamped to [ceil(1.25 n), 4 n], truncated to an integer, rounded up to 64 (no cap).
-  bet@looks  betting CS with the bet "fixed-alt" (below) checked only at the look times
-             lojasim's schedule gives (same next_n rule, applied to the run's counts).
-  bet@block  the same CS checked after every block of 64.
+  betting-cs lojasim's --target-halfwidth now (src/estimate/sequential.rs): the betting CS with
+             the bet "fixed-alt" (below) checked after every block of 64, intersected over
+             the checks; "simulated" adds the rest of the batch lojasim runs past the stop.
+  not intersected  the same CS at the current counts only.
+  bet@looks  the same CS checked only at the look times spending's schedule gives (same
+             next_n rule, applied to the run's counts).
   prpl@block the paper's default predictable plug-in bet ("anytime", below), every block.
 Betting CS: K+_t(m) = prod (1 + l+_i(m)(X_i - m)), K-_t(m) = prod (1 - l-_i(m)(X_i - m)),
   l+(m) = min(lam, c/m), l-(m) = min(lam, c/(1-m)), c = 1/2; m is excluded when
@@ -210,7 +213,7 @@ def betting(blocks, p, h, conf, c=0.5, ratio=1.125, checks=("block", "looks"), b
     res = {}
     for ck in checks:
         res[ck] = dict(n=np.zeros(R, np.int64), L=np.full(R, -np.inf), U=np.full(R, np.inf),
-                       done=np.zeros(R, bool))
+                       done=np.zeros(R, bool), x=np.zeros(R))
     nxt_look = np.full(R, FIRST_LOOK, np.int64)
     look_j = np.ones(R, np.int64)
     escapes = np.zeros(R, bool)
@@ -251,11 +254,16 @@ def betting(blocks, p, h, conf, c=0.5, ratio=1.125, checks=("block", "looks"), b
                 else:
                     at = live
                 a = idx[at]
-                r["L"][a] = np.maximum(r["L"][a], l[at])
-                r["U"][a] = np.minimum(r["U"][a], u[at])
+                if ck == "now":
+                    r["L"][a] = l[at]
+                    r["U"][a] = u[at]
+                else:
+                    r["L"][a] = np.maximum(r["L"][a], l[at])
+                    r["U"][a] = np.minimum(r["U"][a], u[at])
                 stop = (r["U"][a] - r["L"][a]) / 2 <= h
                 r["done"][a[stop]] = True
                 r["n"][a[stop]] = t
+                r["x"][a[stop]] = (X[at] + ke[at])[stop]
                 if ck == "looks":
                     go = a[~stop]
                     if go.size:
@@ -317,6 +325,17 @@ def betting_per_trajectory(bits, p, h, conf, c=0.5, bet="tuned"):
     return nstop, done
 
 
+def simulated(stops):
+    """Trajectories lojasim simulates to stop at `stops` (src/estimate/sequential.rs): batches
+    ending at 1024, then ceil(1.125 n) rounded up to a block; the stop's batch runs to its end."""
+    ends = [FIRST_LOOK]
+    while ends[-1] < stops.max():
+        n = ends[-1]
+        ends.append(-(-max(math.ceil(n * 1.125), n + 1) // BLOCK) * BLOCK)
+    ends = np.array(ends)
+    return ends[np.searchsorted(ends, stops)]
+
+
 # ---------------------------------------------------------------------------- driver
 def summarize(n, lo, hi, p, nf):
     cov = int(np.sum((lo <= p) & (p <= hi)))
@@ -353,7 +372,7 @@ def run(args):
         seed = SEED + ci
         rng = np.random.default_rng(seed)
         nf = n_fixed(p, h, conf)
-        B = math.ceil(max(args.bmax_factor * nf, 8192) / BLOCK)
+        B = math.ceil(max(args.bmax_factor * nf, 32768) / BLOCK)
         BA = math.ceil(max(args.bmax_factor_anytime * nf, 8192) / BLOCK)
         blocks = rng.binomial(BLOCK, p, size=(args.runs, B)).astype(np.int8)
         ar = min(args.runs, args.anytime_runs)
@@ -363,7 +382,8 @@ def run(args):
         np.cumsum(blocks, axis=1, out=cum[:, 1:])
         sn, slo, shi, slk = spending(cum, p, h, conf, z_by_look)
         del cum
-        res, esc = betting(blocks, p, h, conf, c=args.c, ratio=args.epoch_ratio, bet="tuned")
+        res, esc = betting(blocks, p, h, conf, c=args.c, ratio=args.epoch_ratio,
+                           checks=("block", "looks", "now"), bet="tuned")
         resp, escp = betting(blocks, p, h, conf, c=args.c, ratio=args.epoch_ratio,
                              checks=("block",), bet="plugin")
         PL = summarize(resp["block"]["n"], resp["block"]["L"], resp["block"]["U"], p, nf)
@@ -373,10 +393,14 @@ def run(args):
         BL = summarize(res["looks"]["n"], res["looks"]["L"], res["looks"]["U"], p, nf)
         BB = summarize(res["block"]["n"], res["block"]["L"], res["block"]["U"], p, nf)
         BA_ = summarize(resa["block"]["n"], resa["block"]["L"], resa["block"]["U"], p, nf)
-        rows.append(dict(p=p, h=h, nf=nf, seed=seed, S=S, BL=BL, BB=BB, BA=BA_,
+        NOW = summarize(res["now"]["n"], res["now"]["L"], res["now"]["U"], p, nf)
+        sim = simulated(res["block"]["n"])
+        rows.append(dict(p=p, h=h, nf=nf, seed=seed, S=S, BL=BL, BB=BB, BA=BA_, NOW=NOW, sim=sim,
                          PL=PL, esc=int(esc.sum() + esca.sum() + escp.sum()), looks=np.median(slk),
                          ex=(slo[0], shi[0], res["block"]["L"][0], res["block"]["U"][0])))
-        print(f"p={p} h={h} N_fixed={nf} seed={seed}: spending {S['mean']:.0f}, tuned@looks "
+        print(f"p={p} h={h} N_fixed={nf} seed={seed}: spending {S['mean']:.0f}, betting-cs "
+              f"{BB['mean']:.0f} (simulated {sim.mean():.0f}, coverage {BB['cov']}/{BB['R']}), "
+              f"not intersected {NOW['mean']:.0f}, tuned@looks "
               f"{BL['mean']:.0f}, tuned@block {BB['mean']:.0f}, anytime@block {BA_['mean']:.0f}, "
               f"plugin@block {PL['mean']:.0f}, "
               f"escapes {int(esc.sum() + esca.sum())} ({time.time() - tc:.1f} s)",
@@ -391,20 +415,28 @@ def write_md(rows, args, secs):
     L = ["# Precision targets: alpha-spending vs betting confidence sequence", "",
          "One proportion p, 95 % confidence, target half-width h; stopping N over "
          f"{args.runs} simulated runs per row (Binomial(64, p) block counts, the same counts for "
-         "every method of a run; the prpl@block column uses the first `--anytime-runs` of them). Cells: mean N [quartiles 25 %, 50 %, 75 %] | mean N / N_fixed | "
-         "coverage [its Wilson 95 % interval]. spending = lojasim `wilson-spent` "
-         "(src/estimate/sequential.rs, first look 1024); bet@looks = betting CS (hedged capital, "
-         "fixed-alternative bet lam(m) = 1.25 h/(m(1-m)), c = 1/2) checked at lojasim's look "
-         "times; bet@block = the same CS checked after every block of 64; prpl@block = the paper's "
-         "default predictable plug-in bet ~1/sqrt(t log t), every block. See the script's "
-         "docstring for the exact methods.", "",
-         "| p | h | N_fixed | spending: mean N [q] | ratio | coverage | bet@looks: mean N [q] "
-         "| ratio | coverage | bet@block: mean N [q] | ratio | coverage | prpl@block: mean N "
-         "[q] | ratio | coverage | bet@block / spending |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "every method of a run; the prpl@block column uses the first `--anytime-runs` of them). "
+         "Cells: mean N [quartiles 25 %, 50 %, 75 %] | mean N / N_fixed | coverage [its Wilson "
+         "95 % interval]. N_fixed: the fixed-n Wilson interval's n for h at p. "
+         "spending = lojasim's earlier `wilson-spent` (alpha-spending over looks, first look "
+         "1024); betting-cs = lojasim's `--target-halfwidth` now (betting CS, hedged capital, "
+         "fixed-alternative bet lam(m) = 1.25 h/(m(1-m)), c = 1/2, checked after every block of "
+         "64 and intersected over the checks), then the trajectories lojasim simulates for it "
+         "(its batches grow by 1.125 and the stop's batch runs to its end) and their ratio to "
+         "spending's; not intersected = the same CS at the current counts only; bet@looks = the "
+         "CS checked only at spending's look times, intersected; prpl@block = the paper's "
+         "default predictable plug-in bet ~1/sqrt(t log t), every block, intersected. See the "
+         "script's docstring for the exact methods.", "",
+         "| p | h | N_fixed | spending: mean N [q] | ratio | coverage | betting-cs: mean N [q] "
+         "| ratio | coverage | betting-cs simulated: mean N, ratio | simulated / spending "
+         "| not intersected: mean N [q] | ratio | coverage | bet@looks: mean N [q] | ratio "
+         "| coverage | prpl@block: mean N [q] | ratio | coverage |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        L.append(f"| {r['p']} | {r['h']} | {r['nf']:,} | {fmt(r['S'])} | {fmt(r['BL'])} | "
-                 f"{fmt(r['BB'])} | {fmt(r['BA'])} | {r['BB']['mean'] / r['S']['mean']:.2f} |")
+        L.append(f"| {r['p']} | {r['h']} | {r['nf']:,} | {fmt(r['S'])} | {fmt(r['BB'])} | "
+                 f"{r['sim'].mean():,.0f}, {r['sim'].mean() / r['nf']:.2f} | "
+                 f"{r['sim'].mean() / r['S']['mean']:.2f} | {fmt(r['NOW'])} | {fmt(r['BL'])} | "
+                 f"{fmt(r['BA'])} |")
     L += ["", "Median half-width (hi - lo)/2 of the reported interval at stopping, the first run's "
           "intervals as an example, and diagnostics:", "",
           "| p | h | seed | spending looks (median) | spending hw | bet@looks hw | bet@block hw "

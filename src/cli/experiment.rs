@@ -237,9 +237,10 @@ pub struct EstimatorArgs {
 /// Running crude Monte Carlo to a precision (`run`, `sweep`).
 #[derive(Args, Debug, Default)]
 pub struct PrecisionArgs {
-    /// Run in batches until the half-widths of both intervals are ≤ H (sequential intervals,
-    /// `ci_method` <ci>-spent, which keep their confidence over the repeated looks), using at
-    /// most --max-trajectories; whether H was reached is in `target_met` and the summary.
+    /// Run until the half-widths of both intervals are ≤ H, checked after every 64 trajectories
+    /// (a betting confidence sequence, `ci_method` betting-cs, which keeps its confidence over
+    /// all the checks), using at most --max-trajectories; whether H was reached is in
+    /// `target_met` and the summary.
     #[arg(
         long,
         value_name = "H",
@@ -300,11 +301,23 @@ impl PrecisionArgs {
     }
 
     /// Moves `--max-trajectories` into `--trajectories`, which is the cap of a run to a target
-    /// (and so the config id of `--max-trajectories N` is that of `--trajectories N`).
-    pub fn apply(&self, experiment: &mut ExperimentArgs) {
+    /// (and so the config id of `--max-trajectories N` is that of `--trajectories N`), and
+    /// refuses `--ci` with `--target-halfwidth`, whose interval is its own.
+    pub fn apply(&self, experiment: &mut ExperimentArgs) -> Result<(), ConfigError> {
+        if self.target_halfwidth.is_some() && experiment.given.contains("--ci") {
+            return Err(ConfigError::new(
+                "--ci",
+                format!(
+                    "does not apply with --target-halfwidth, whose interval is a betting \
+                     confidence sequence (ci_method {}); drop --ci",
+                    lojasim::estimate::sequential::METHOD
+                ),
+            ));
+        }
         if let Some(n) = self.max_trajectories {
             experiment.trajectories = Some(Values(vec![n]));
         }
+        Ok(())
     }
 }
 

@@ -57,7 +57,7 @@ pub struct RunArgs {
 
 /// Runs `lojasim run`.
 pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
-    args.precision.apply(&mut args.experiment);
+    args.precision.apply(&mut args.experiment)?;
     let format = args.format.check(args.out.as_deref())?;
     let trace_path = match args.trace.as_deref() {
         Some([_, path]) => Some(Path::new(path)),
@@ -138,14 +138,7 @@ pub fn execute(mut args: RunArgs) -> Result<(), Failure> {
     let target = args
         .precision
         .target_halfwidth
-        .map(|h| {
-            Target::new(
-                h,
-                experiment.trajectories,
-                experiment.confidence,
-                experiment.ci,
-            )
-        })
+        .map(|h| Target::new(h, experiment.trajectories, experiment.confidence))
         .transpose()?;
     let cancel = cancel_on_ctrl_c();
     let bar = progress_bar(experiment.trajectories, args.quiet, "trajectories");

@@ -93,7 +93,7 @@ pub fn execute(mut args: SweepArgs) -> Result<(), Failure> {
                 .to_string(),
         ));
     }
-    args.precision.apply(&mut args.experiment);
+    args.precision.apply(&mut args.experiment)?;
     distinct_outputs(&[
         ("--out", Some(args.out.as_path())),
         ("--curves-out", args.curves_out.as_deref()),

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 
 use crate::ams::SplittingTally;
 use crate::estimate::exact_sum::ExactSum;
-use crate::estimate::sequential::{SPENT_SUFFIX, look_level};
-use crate::estimate::{CiMethod, binomial_interval};
+use crate::estimate::sequential;
+use crate::estimate::{CiMethod, Interval, binomial_interval};
 use crate::output::sweep_csv::{column, header};
 use crate::report::{BoundCells, Measured, Proportion, Row, constants_source_of};
 
@@ -345,17 +345,33 @@ fn merge_group(id: &str, group: &[&InputRow<'_>]) -> Result<Vec<String>, MergeEr
         return Err(bad("trajectories"));
     }
     let ci_cell = &first.cells[column("ci_method")];
-    let method = <CiMethod as clap::ValueEnum>::value_variants()
-        .iter()
-        .copied()
-        .find(|m| {
-            let spent = format!("{}{SPENT_SUFFIX}", m.name());
-            (looks.is_none() && m.name() == ci_cell) || (looks.is_some() && spent == *ci_cell)
-        })
-        .ok_or_else(|| bad("ci_method"))?;
-    let level = looks.map_or(confidence, |j| look_level(confidence, j));
-    let interval = |x| binomial_interval(x, n, level, method).map_err(|_| bad("confidence"));
-    let (stay, converge) = (interval(stayed)?, interval(converged)?);
+    let (stay, converge) = if looks.is_some() {
+        // A run to a target half-width, alone in its group: its intervals are the confidence
+        // sequence's intersected over the checks, a function of the counts' path, so they are
+        // kept as written (the cells are lossless).
+        if ci_cell != sequential::METHOD {
+            return Err(bad("ci_method"));
+        }
+        let interval = |lo: &'static str, hi: &'static str| -> Result<Interval, MergeError> {
+            Ok(Interval {
+                lo: parse(first, lo)?,
+                hi: parse(first, hi)?,
+            })
+        };
+        (
+            interval("stay_lo", "stay_hi")?,
+            interval("converge_lo", "converge_hi")?,
+        )
+    } else {
+        let method = <CiMethod as clap::ValueEnum>::value_variants()
+            .iter()
+            .copied()
+            .find(|m| m.name() == ci_cell)
+            .ok_or_else(|| bad("ci_method"))?;
+        let interval =
+            |x| binomial_interval(x, n, confidence, method).map_err(|_| bad("confidence"));
+        (interval(stayed)?, interval(converged)?)
+    };
     let proportion = |count, interval| Proportion {
         count,
         total: n,

@@ -11,7 +11,8 @@ use crate::sweep::{ConfigId, RowKey};
 /// - `traj_start`, `traj_end`: the trajectory indices [start, end) this row counts.
 /// - `traj_total`: `--trajectories` of the run the row belongs to (all shards together; the cap
 ///   of a run to a target half-width).
-/// - `looks`: looks taken by `--target-halfwidth` (empty for a fixed N).
+/// - `looks`: interval checks made by `--target-halfwidth` (one per block of 64) or looks by
+///   `--target-relative-error` (empty for a fixed N).
 /// - `exit_step_sum`: Σ of exit steps (an exact integer), from which `mean_exit_step` is computed.
 /// - `final_loss_sum`: Σ F(θ_K) over the trajectories that stayed, exactly, as
 ///   `[-]0xHEXpEXP` (±HEX·2^EXP); `final_loss_mean` is computed from it.

@@ -120,7 +120,7 @@ pub fn plan(
         let (target, relative) = match precision.target {
             None => (None, None),
             Some(PointTarget::Halfwidth(h)) => (
-                Some(Target::new(h, n, experiment.confidence, experiment.ci).map_err(at)?),
+                Some(Target::new(h, n, experiment.confidence).map_err(at)?),
                 None,
             ),
             Some(PointTarget::RelativeError(error)) => (

@@ -73,13 +73,33 @@ pub fn run_point_to(
             relative: None,
         });
     };
+    // The batches' blocks wait in `pending` until the next batch shows the run goes on; at the
+    // stop only the blocks up to it count.
     let mut tally = Tally::new(curve_grid(experiment.steps));
-    let stopped = target.run(|n| {
-        let from = range.start + tally.trajectories;
-        let part = engine::simulate(&dynamics, experiment.seed, from..range.start + n, control)?;
-        tally.merge(&part);
-        Ok(vec![tally.stayed, tally.converged])
+    let mut pending: Vec<Tally> = Vec::new();
+    let stopped = target.run(|batch| {
+        for block in pending.drain(..) {
+            tally.merge(&block);
+        }
+        let from = range.start + batch.start;
+        pending = engine::simulate_blocks(
+            &dynamics,
+            experiment.seed,
+            from..range.start + batch.end,
+            control,
+        )?;
+        Ok(pending
+            .iter()
+            .map(|b| vec![b.stayed, b.converged])
+            .collect())
     })?;
+    for block in pending {
+        if tally.trajectories + block.trajectories > stopped.n {
+            break;
+        }
+        tally.merge(&block);
+    }
+    debug_assert_eq!(tally.trajectories, stopped.n);
     Ok(PointResult {
         tally,
         splitting: None,
@@ -136,7 +156,7 @@ impl PointResult {
                     self.tally,
                     elapsed_s,
                     [s.intervals[0], s.intervals[1]],
-                    t.method_name(),
+                    crate::estimate::sequential::METHOD.to_string(),
                 );
                 report.target_met = Some(s.reached);
                 report.halfwidth_target = Some(HalfwidthOutcome {
