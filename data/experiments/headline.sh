@@ -45,7 +45,7 @@ say "(1a) network: P(stay), P(converge) against F(θ0), per noise model"
 run "$LOJASIM" sweep "${NET[@]}" "${INIT[@]}" --noise ml --eta 0.1 --sigma 10,80,1000 \
     --out "$OUT/net-f0-ml.csv"
 # A step small enough for ρ < 1 with the estimated constants: the only place the bound applies.
-run "$LOJASIM" sweep "${NET[@]}" "${INIT[@]}" --noise ml --eta 0.002 --sigma 1 \
+run "$LOJASIM" sweep "${NET[@]}" "${INIT[@]}" --noise ml --eta 2e-4 --sigma 1 \
     --out "$OUT/net-f0-ml-small-step.csv"
 run "$LOJASIM" sweep "${NET[@]}" "${INIT[@]}" --noise bounded "${RM[@]}" --sigma 0.3,0.5 \
     --out "$OUT/net-f0-bounded-rm.csv"
