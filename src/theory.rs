@@ -48,9 +48,7 @@ impl std::fmt::Display for NotApplicable {
         f.write_str(match self {
             NotApplicable::BoundedNoise => "bounded noise does not vanish at the minima",
             NotApplicable::Schedule => "the theorem assumes a constant step",
-            NotApplicable::NoContraction => {
-                "rho >= 1: the step is too large for this alpha and C_L"
-            }
+            NotApplicable::NoContraction => "ρ ≥ 1: the step is too large for this α and C_L",
             NotApplicable::OutsideTheory => {
                 "the landscape is not smooth (relu), so its gradient is not Lipschitz"
             }

@@ -78,13 +78,50 @@ fn without_elapsed(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The default experiment teaches: it starts above ε (not already converged), at a step where
+/// SGD moves (the mean final loss is clearly below F(θ0)), and says in one line why it has no
+/// bound, naming the step the theorem would need.
 #[test]
-fn default_run_prints_estimates_beside_the_bound() {
-    lojasim()
+fn default_run_starts_unconverged_moves_and_says_why_there_is_no_bound() {
+    let out = lojasim()
         .args(["run", "--quiet"])
         .assert()
         .success()
         .stdout(predicate::str::contains("P(stay)"))
+        .stdout(predicate::str::contains("the bound does not apply: ρ ≥ 1"))
+        .stdout(predicate::str::contains(
+            "(ρ < 1 needs η < 2α/(C_L(2C_L + σ)) = ",
+        ))
+        .stdout(predicate::str::contains("bound status not-applicable"));
+    assert!(
+        !String::from_utf8_lossy(&out.get_output().stdout).contains("already counts as converged")
+    );
+    let json = lojasim()
+        .args(["run", "--quiet", "--format", "json", "--trajectories", "64"])
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let row: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let (f0, eps) = (row["f0"].as_f64().unwrap(), row["eps"].as_f64().unwrap());
+    let final_loss = row["final_loss_mean"].as_f64().unwrap();
+    assert!(f0 > 10.0 * eps, "F(θ0) = {f0} against ε = {eps}");
+    assert!(
+        final_loss < 0.9 * f0,
+        "SGD barely moved: {f0} → {final_loss}"
+    );
+    // The default step is the descent-lemma step 1/C_L of the constants the row reports.
+    let (eta, c_l) = (row["eta"].as_f64().unwrap(), row["c_l"].as_f64().unwrap());
+    assert_eq!(eta, 1.0 / c_l);
+}
+
+/// With a step below the theorem's (and the near-interpolating start of 50 000 GD steps), the
+/// default network's bound is informative and the estimates respect it.
+#[test]
+fn the_default_network_at_the_theorems_step_prints_estimates_beside_the_bound() {
+    lojasim()
+        .args(["run", "--quiet", "--init-steps", "50000", "--eta", "7.5e-6"])
+        .assert()
+        .success()
         .stdout(predicate::str::contains("P(stay) ≥ 1 − δ"))
         .stdout(predicate::str::contains("bound status consistent"));
 }
@@ -1002,7 +1039,16 @@ fn small_network_csv(flags: &[&str]) -> String {
 /// are estimated.
 #[test]
 fn a_small_ball_gives_certified_constants_and_a_marked_status() {
-    let text = small_network_csv(&["--radius", "1e-4", "--trajectories", "64", "--steps", "20"]);
+    let text = small_network_csv(&[
+        "--radius",
+        "1e-4",
+        "--eta",
+        "1e-9",
+        "--trajectories",
+        "64",
+        "--steps",
+        "20",
+    ]);
     assert_eq!(column(&text, "constants_source"), ["certified"]);
     assert!(
         column(&text, "bound_status")[0].ends_with("-certified"),

@@ -39,7 +39,7 @@ RM=(--schedule robbins-monro --gamma 1.585 --n0 100 --q 0.6)
 
 say "constants of the two shipped data sets (why the teacher set: docs/headline.md)"
 run "$LOJASIM" constants --data data/teacher.csv --radius 1 --init-steps 300 --out "$OUT/constants-teacher.csv" --force
-run "$LOJASIM" constants --out "$OUT/constants-diabetes.csv" --force
+run "$LOJASIM" constants --init-steps 50000 --out "$OUT/constants-diabetes.csv" --force
 
 say "(1a) network: P(stay), P(converge) against F(θ0), per noise model"
 run "$LOJASIM" sweep "${NET[@]}" "${INIT[@]}" --noise ml --eta 0.1 --sigma 10,80,1000 \

@@ -93,8 +93,8 @@ pub struct ExperimentArgs {
         help_heading = "Noise and steps"
     )]
     pub schedule: Vec<ScheduleKind>,
-    /// Constant step η [default: 0.05 for quadratic and ring; for least-squares and mlp half the
-    /// largest step the theorem allows with the ball's constants, η = α/(C_L(2C_L + σ))].
+    /// Constant step η [default: 0.05 for quadratic and ring; for least-squares and mlp the
+    /// descent-lemma step 1/C_L with the ball's constants (the summary gives the step ρ < 1 needs)].
     #[arg(long, value_parser = f64_values, allow_hyphen_values = true, help_heading = "Noise and steps")]
     pub eta: Option<Values<f64>>,
     /// Robbins–Monro γ in η_k = γ/(k + n0)^q, k = 0, 1, … [default: 0.1].
@@ -179,13 +179,16 @@ pub struct NetworkArgs {
     /// Seed of the LeCun-normal initialisation (weights N(0, 1/fan_in), biases 0).
     #[arg(long, value_parser = u64_values, default_value = "0", allow_hyphen_values = true, help_heading = "Data and network")]
     pub init_seed: Values<u64>,
-    /// Gradient-descent steps from the initialisation to θ0 (0: start at the initialisation).
-    #[arg(long, value_parser = u64_values, default_value = "50000", allow_hyphen_values = true, help_heading = "Data and network")]
-    pub init_steps: Values<u64>,
+    /// Gradient-descent steps from the initialisation to θ0 (0: start at the initialisation);
+    /// given alone, exactly this many; with --init-loss, the cap [default: pre-train until
+    /// F(θ) ≤ 1e-4, at most 50000 steps].
+    #[arg(long, value_parser = u64_values, allow_hyphen_values = true, help_heading = "Data and network")]
+    pub init_steps: Option<Values<u64>>,
     /// Step size of those gradient-descent steps.
     #[arg(long, value_parser = f64_values, default_value = "0.12", allow_hyphen_values = true, help_heading = "Data and network")]
     pub init_eta: Values<f64>,
-    /// Pre-train until F(θ) ≤ F* (at most --init-steps steps; the summary says if the cap was hit).
+    /// Pre-train until F(θ) ≤ F* (at most --init-steps steps; the summary says if the cap was hit)
+    /// [default: 1e-4 unless --init-steps is given].
     #[arg(long, value_name = "F*", value_parser = f64_values, allow_hyphen_values = true, help_heading = "Data and network")]
     pub init_loss: Option<Values<f64>>,
     /// θ0 from a file: one number per line in the documented parameter order (docs/networks.md).
@@ -504,13 +507,20 @@ impl ExperimentArgs {
             )?
             .axis("--init-seed", net.init_seed.0.clone(), u, |s, v| {
                 s.network.init_seed = v
-            })?
-            .axis("--init-steps", net.init_steps.0.clone(), u, |s, v| {
-                s.network.init_steps = v
-            })?
-            .axis("--init-eta", net.init_eta.0.clone(), f, |s, v| {
-                s.network.init_eta = v
             })?;
+        if let Some(steps) = &net.init_steps {
+            // Steps given alone are exact: no default loss target cuts them short.
+            let exact = net.init_loss.is_none();
+            g = g.axis("--init-steps", steps.0.clone(), u, move |s, v| {
+                s.network.init_steps = v;
+                if exact {
+                    s.network.init_loss = None;
+                }
+            })?;
+        }
+        g = g.axis("--init-eta", net.init_eta.0.clone(), f, |s, v| {
+            s.network.init_eta = v
+        })?;
         if let Some(t) = &net.init_loss {
             g = g.axis("--init-loss", t.0.clone(), f, |s, v| {
                 s.network.init_loss = Some(v)

@@ -465,18 +465,20 @@ mod golden {
         assert_pinned(&s, RING);
     }
 
-    /// `--problem least-squares --bias --init-steps 100 --noise minibatch --batch 4 --steps 50
-    /// --trajectories 10`
+    /// `--problem least-squares --bias --init-steps 100 --noise minibatch --batch 4 --eta 0.05
+    /// --steps 50 --trajectories 10`
     #[test]
     fn a_least_squares_point_keeps_its_config_id() {
         let s = Settings {
             problem: ProblemKind::LeastSquares,
             noise: NoiseKind::Minibatch,
+            eta: Some(0.05),
             steps: 50,
             trajectories: Some(10),
             network: NetworkSettings {
                 bias: true,
                 init_steps: 100,
+                init_loss: None,
                 batch: Some(4),
                 ..NetworkSettings::default()
             },
@@ -486,11 +488,13 @@ mod golden {
     }
 
     /// `--problem mlp --hidden 3,2 --activation relu --init-steps 200 --constant-samples 4
-    /// --steps 20 --estimator ams --replicas 2 --particles 4`
+    /// --eta 5.109104698596202e-8 --steps 20 --estimator ams --replicas 2 --particles 4` (the step
+    /// the data landscapes' default was before it became 1/C_L, pinned with it)
     #[test]
     fn an_mlp_point_keeps_its_config_id() {
         let s = Settings {
             problem: ProblemKind::Mlp,
+            eta: Some(5.109104698596202e-8),
             steps: 20,
             estimator: EstimatorKind::Ams,
             replicas: Some(2),
@@ -499,6 +503,7 @@ mod golden {
                 hidden: vec![3, 2],
                 activation: Activation::Relu,
                 init_steps: 200,
+                init_loss: None,
                 constant_samples: 4,
                 ..NetworkSettings::default()
             },
