@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the two small data sets shipped in data/ (see data/README.md).
+"""Writes the data sets shipped in data/ (see data/README.md).
 
     python3 scripts/make_data.py            # needs scikit-learn (pip install scikit-learn)
 
@@ -9,6 +9,9 @@
 2. data/teacher.csv: a teacher-student set, 16 rows x 8 inputs. Inputs are standard normal; the
    target is a fixed random tanh network 8 -> 4 -> 1 (weights N(0, 1/fan_in), biases 0), all drawn
    from numpy's PCG64 generator with seed 20240417. No scikit-learn needed.
+3. data/digits.csv: the 1 797 8x8 handwritten digits shipped inside scikit-learn (`load_digits`,
+   a copy of the test set of the UCI "Optical Recognition of Handwritten Digits" data), 64 pixel
+   columns p0 ... p63 (row-major, integer counts 0..16, as shipped) and the class `digit` (0..9).
 
 Both are deterministic: running the script again rewrites identical files.
 """
@@ -55,7 +58,21 @@ def teacher():
             w.writerow([fmt(v) for v in x[i]] + [fmt(y[i])])
 
 
+def digits():
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    with open(os.path.join(OUT, "digits.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow([f"p{j}" for j in range(d.data.shape[1])] + ["digit"])
+        for x, y in zip(d.data, d.target):
+            # The pixels are integer counts stored as floats: written as integers, exactly.
+            assert all(v == int(v) for v in x)
+            w.writerow([int(v) for v in x] + [int(y)])
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     diabetes()
     teacher()
+    digits()

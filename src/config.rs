@@ -178,8 +178,12 @@ pub enum Estimator {
 pub struct NetworkSettings {
     /// `--data`; `None` is the shipped diabetes set, compiled in.
     pub data: Option<PathBuf>,
-    /// `--target`; `None` is the last column.
+    /// `--target`, comma-separated; `None` is the last column.
     pub target: Option<String>,
+    /// `--one-hot`: the target column's class labels become one 0/1 output each.
+    pub one_hot: bool,
+    /// `--rows`: only the first N rows of the data.
+    pub rows: Option<usize>,
     /// `--standardize`: z-score features and target.
     pub standardize: bool,
     /// `--bias` (least squares).
@@ -211,6 +215,8 @@ impl Default for NetworkSettings {
         NetworkSettings {
             data: None,
             target: None,
+            one_hot: false,
+            rows: None,
             standardize: true,
             bias: false,
             hidden: vec![16],
@@ -329,6 +335,8 @@ impl Problem {
         for (flag, given) in [
             ("--data", net.data.is_some()),
             ("--target", net.target.is_some()),
+            ("--one-hot", net.one_hot),
+            ("--rows", net.rows.is_some()),
             ("--theta0-file", net.theta0_file.is_some()),
         ] {
             if given && !s.problem.takes(flag) {
@@ -368,6 +376,16 @@ impl Problem {
                 .clone()
                 .map_or(DataSource::BuiltinDiabetes, DataSource::File),
             target: net.target.clone(),
+            one_hot: net.one_hot,
+            rows: match net.rows {
+                Some(0) => {
+                    return Err(ConfigError::new(
+                        "--rows",
+                        "must be at least 1 (omit it to use every row)",
+                    ));
+                }
+                rows => rows,
+            },
             standardize: net.standardize,
         };
         let data =
@@ -395,13 +413,13 @@ impl Problem {
                     "cannot be combined with --theta0-file: give one of them",
                 ));
             }
-            let layers = model.init_layers(&settings.network, data.features());
+            let layers = model.init_layers(&settings.network, &data);
             init::read_theta0_file(path, dim, Some((&layers.layers, layers.biases)))
                 .map_err(|e| ConfigError::new("--theta0-file", e.to_string()))?
         } else if !s.theta0.is_empty() {
             landscape::broadcast("--theta0", &s.theta0, dim)?
         } else {
-            let layers = model.init_layers(&settings.network, data.features());
+            let layers = model.init_layers(&settings.network, &data);
             let eta = check::positive("--init-eta", net.init_eta)?;
             if let Some(t) = net.init_loss {
                 check::positive("--init-loss", t)?;

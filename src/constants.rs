@@ -326,7 +326,8 @@ pub fn estimate_with_progress(
 
 /// The certificate from the output bounds and the NTK at θ0.
 fn certify(b: &OutputBounds, at_centre: &PerSampleStats, radius: f64, n: f64) -> Certificate {
-    let lambda = at_centre.lambda_min - 1e-12 * n * at_centre.lambda_max.abs();
+    let lambda =
+        at_centre.lambda_min - 1e-12 * at_centre.gram_size as f64 * at_centre.lambda_max.abs();
     let sigma_min_centre = lambda.max(0.0).sqrt();
     let sigma_min_lower = sigma_min_centre - b.jacobian_lipschitz * radius;
     Certificate {
@@ -519,7 +520,11 @@ struct Evaluator<'a> {
 struct PerSampleStats {
     sigma: Option<f64>,
     lambda_min: f64,
+    /// λ_max(J Jᵀ), or where J has more rows than columns its trace (an upper bound): only the
+    /// certificate's rounding slack uses it.
     lambda_max: f64,
+    /// The size n·m of J Jᵀ (samples times outputs).
+    gram_size: usize,
 }
 
 /// A fixed, generic start for the Lanczos and power iterations.
@@ -627,12 +632,17 @@ impl<'a> Evaluator<'a> {
         estimate
     }
 
-    /// σ̂ and the extreme eigenvalues of J Jᵀ at θ, for landscapes with per-sample outputs.
+    /// σ̂ and the extreme eigenvalues of J Jᵀ at θ, for landscapes with per-sample outputs. J has
+    /// one row per sample and output (n·m rows, row i·m + o).
     fn per_sample_stats(&mut self, theta: &[f64]) -> Option<PerSampleStats> {
         let ps = self.landscape.per_sample()?;
-        let (n, d) = (ps.samples(), theta.len());
-        self.jacobian.resize(n * d, 0.0);
-        let mut residuals = vec![0.0; n];
+        let (n, m, d) = (ps.samples(), ps.outputs(), theta.len());
+        let k = n * m;
+        if k > d {
+            return Some(self.wide_jacobian_stats(ps, theta));
+        }
+        self.jacobian.resize(k * d, 0.0);
+        let mut residuals = vec![0.0; k];
         for (i, e) in residuals.iter_mut().enumerate() {
             *e = ps.residual_and_output_gradient(
                 theta,
@@ -642,38 +652,88 @@ impl<'a> Evaluator<'a> {
             );
         }
         let row = |i: usize| &self.jacobian[i * d..(i + 1) * d];
-        let mut gram = vec![0.0; n * n];
-        for i in 0..n {
+        let mut gram = vec![0.0; k * k];
+        for i in 0..k {
             for j in 0..=i {
                 let v = dot(row(i), row(j));
-                gram[i * n + j] = v;
-                gram[j * n + i] = v;
+                gram[i * k + j] = v;
+                gram[j * k + i] = v;
             }
         }
         let sigma = match self.noise {
             NoiseModel::Minibatch { batch, mode, .. } => {
-                // ∇f_i = e_i·J_i, so |∇f_i|² = e_i²·G_ii and |∇F|² = eᵀGe/n².
+                // ∇f_i = Σ_o e_io·J_io, so |∇f_i|² = Σ_{o,o'} e_io·G_{io,io'}·e_io' (the sample's
+                // block of G) and |∇F|² = eᵀGe/n².
                 let f = residuals.iter().map(|e| e * e).sum::<f64>() / (2.0 * n as f64);
-                let mean_sq = (0..n)
-                    .map(|i| residuals[i].powi(2) * gram[i * n + i])
-                    .sum::<f64>()
-                    / n as f64;
-                let full_sq = (0..n)
-                    .flat_map(|i| (0..n).map(move |j| (i, j)))
-                    .map(|(i, j)| residuals[i] * gram[i * n + j] * residuals[j])
-                    .sum::<f64>()
-                    / (n * n) as f64;
+                let quad = |a: std::ops::Range<usize>, b: std::ops::Range<usize>| {
+                    a.flat_map(|i| b.clone().map(move |j| (i, j)))
+                        .map(|(i, j)| residuals[i] * gram[i * k + j] * residuals[j])
+                        .sum::<f64>()
+                };
+                let block = |i: usize| match m {
+                    // e_i²·G_ii, rounded as before several outputs existed.
+                    1 => residuals[i].powi(2) * gram[i * k + i],
+                    _ => quad(i * m..(i + 1) * m, i * m..(i + 1) * m),
+                };
+                let mean_sq = (0..n).map(block).sum::<f64>() / n as f64;
+                let full_sq = quad(0..k, 0..k) / (n * n) as f64;
                 let s2 = (mean_sq - full_sq).max(0.0);
                 (f > 0.0).then(|| mode.gradient_variance(s2, n, batch) / f)
             }
             _ => None,
         };
-        let (lambda_min, lambda_max) = symmetric_extreme_eigenvalues(&gram, n);
+        let (lambda_min, lambda_max) = symmetric_extreme_eigenvalues(&gram, k);
         Some(PerSampleStats {
             sigma,
             lambda_min,
             lambda_max,
+            gram_size: k,
         })
+    }
+
+    /// [`Evaluator::per_sample_stats`] where J has more rows (n·m) than columns (d): J Jᵀ has rank
+    /// ≤ d < n·m, so λ_min = 0 exactly and neither J nor J Jᵀ is formed. J's rows are streamed
+    /// once: σ̂ from the per-sample gradients ∇f_i = Σ_o e_io·J_io (E|∇f_i|² − |∇F|²), and the
+    /// trace Σ|J_io|² ≥ λ_max. O(n·m·d) time and O(d) memory, where the Gram matrix would take
+    /// O((n·m)²·d) and O((n·m)²).
+    fn wide_jacobian_stats(
+        &mut self,
+        ps: &dyn crate::landscape::PerSampleGradient,
+        theta: &[f64],
+    ) -> PerSampleStats {
+        let (n, m, d) = (ps.samples(), ps.outputs(), theta.len());
+        let (mut row, mut sample, mut mean) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+        let (mut trace, mut loss2, mut mean_sq) = (0.0, 0.0, 0.0);
+        for i in 0..n {
+            sample.fill(0.0);
+            for o in 0..m {
+                let e = ps.residual_and_output_gradient(theta, i * m + o, &mut row, &mut self.work);
+                loss2 += e * e;
+                trace += dot(&row, &row);
+                for (s, r) in sample.iter_mut().zip(&row) {
+                    *s += e * r;
+                }
+            }
+            mean_sq += dot(&sample, &sample);
+            for (a, s) in mean.iter_mut().zip(&sample) {
+                *a += s;
+            }
+        }
+        let f = loss2 / (2.0 * n as f64);
+        let sigma = match self.noise {
+            NoiseModel::Minibatch { batch, mode, .. } => {
+                let full_sq = dot(&mean, &mean) / (n * n) as f64;
+                let s2 = (mean_sq / n as f64 - full_sq).max(0.0);
+                (f > 0.0).then(|| mode.gradient_variance(s2, n, batch) / f)
+            }
+            _ => None,
+        };
+        PerSampleStats {
+            sigma,
+            lambda_min: 0.0,
+            lambda_max: trace,
+            gram_size: n * m,
+        }
     }
 
     fn search(&mut self, task: &Search, theta0: &[f64], radius: f64) -> Found {
@@ -1025,7 +1085,7 @@ mod tests {
     #[test]
     fn estimates_do_not_depend_on_the_thread_count() {
         let m = Mlp::new(teacher(), &[6], Activation::Tanh).unwrap();
-        let shapes: Vec<_> = crate::landscape::layer_shapes(8, &[6]).collect();
+        let shapes: Vec<_> = crate::landscape::layer_shapes(8, &[6], 1).collect();
         let theta0 = crate::init::lecun_normal(&shapes, true, 2);
         let noise = NoiseModel::Minibatch {
             batch: 4,
@@ -1108,7 +1168,7 @@ mod tests {
     #[test]
     fn the_ntk_bound_holds_pointwise() {
         let m = Mlp::new(teacher(), &[8], Activation::Softplus).unwrap();
-        let shapes: Vec<_> = crate::landscape::layer_shapes(8, &[8]).collect();
+        let shapes: Vec<_> = crate::landscape::layer_shapes(8, &[8], 1).collect();
         let theta0 = crate::init::lecun_normal(&shapes, true, 3);
         let cfg = EstimatorConfig {
             samples: 10,
@@ -1122,6 +1182,105 @@ mod tests {
             assert!(
                 ratio >= 2.0 * lambda / 16.0 * (1.0 - 1e-9),
                 "{ratio} < 2·{lambda}/16"
+            );
+        }
+    }
+
+    /// The NTK bound and σ̂'s formula with several outputs: |∇F|²/F ≥ 2·λ_min(J Jᵀ)/n with J of
+    /// n·m rows (n = 6 samples, m = 2, d = 49 > 12), and σ̂·F against every batch enumerated.
+    #[test]
+    fn multi_output_ntk_bound_and_minibatch_variance_hold() {
+        let text: String = include_str!("../data/teacher.csv")
+            .lines()
+            .take(7)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let data = Arc::new(Dataset::parse("t", &text, Some("x8,y")).unwrap());
+        let m = Mlp::new(data, &[6], Activation::Softplus).unwrap();
+        let shapes: Vec<_> = crate::landscape::layer_shapes(7, &[6], 2).collect();
+        let theta0 = crate::init::lecun_normal(&shapes, true, 3);
+        let cfg = EstimatorConfig {
+            samples: 10,
+            ..config(NoiseModel::None)
+        };
+        let mut ev = Evaluator::new(&m, NoiseModel::None);
+        for p in sample_points(&m, &theta0, 0.5, &cfg) {
+            let (_, ratio) = ev.ratio(&p);
+            let stats = ev.per_sample_stats(&p).unwrap();
+            assert_eq!(stats.gram_size, 12);
+            assert!(stats.lambda_min > 0.0);
+            assert!(
+                ratio >= 2.0 * stats.lambda_min / 6.0 * (1.0 - 1e-9),
+                "{ratio} < 2·{}/6",
+                stats.lambda_min
+            );
+        }
+        let f = m.loss(&theta0, &mut vec![0.0; m.workspace_len()]);
+        for mode in [BatchMode::WithReplacement, BatchMode::WithoutReplacement] {
+            let noise = NoiseModel::Minibatch {
+                batch: 2,
+                mode,
+                sigma: 0.0,
+            };
+            let sigma = Evaluator::new(&m, noise)
+                .per_sample_stats(&theta0)
+                .unwrap()
+                .sigma
+                .unwrap();
+            let brute = enumerate_batch_variance(&m, &m, &theta0, 2, mode);
+            assert!(
+                (sigma * f - brute).abs() <= 1e-12 * brute,
+                "{mode}: formula {} vs enumeration {brute}",
+                sigma * f
+            );
+        }
+    }
+
+    /// Where J has more rows than columns (6 samples × 7 outputs = 42 > d = 21, a linear model on
+    /// two features): λ_min = 0, the trace bounds λ_max of the Gram matrix formed by hand, and σ̂
+    /// from the streamed rows matches every batch enumerated.
+    #[test]
+    fn a_jacobian_with_more_rows_than_columns_is_streamed() {
+        let text: String = include_str!("../data/teacher.csv")
+            .lines()
+            .take(7)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let targets = "x3,x4,x5,x6,x7,x8,y";
+        let data = Arc::new(Dataset::parse("t", &text, Some(targets)).unwrap());
+        let m = Mlp::new(data, &[], Activation::Tanh).unwrap();
+        let d = m.dim();
+        assert_eq!((d, m.samples() * m.outputs()), (21, 42));
+        let theta: Vec<f64> = (0..d).map(|i| ((i * 5 % 9) as f64 - 4.0) / 5.0).collect();
+        let f = m.loss(&theta, &mut vec![0.0; m.workspace_len()]);
+        let mut work = vec![0.0; m.workspace_len()];
+        let rows: Vec<Vec<f64>> = (0..42)
+            .map(|i| {
+                let mut g = vec![0.0; d];
+                m.residual_and_output_gradient(&theta, i, &mut g, &mut work);
+                g
+            })
+            .collect();
+        let gram: Vec<f64> = (0..42 * 42)
+            .map(|ij| dot(&rows[ij / 42], &rows[ij % 42]))
+            .collect();
+        let (lo, hi) = symmetric_extreme_eigenvalues(&gram, 42);
+        for mode in [BatchMode::WithReplacement, BatchMode::WithoutReplacement] {
+            let noise = NoiseModel::Minibatch {
+                batch: 2,
+                mode,
+                sigma: 0.0,
+            };
+            let stats = Evaluator::new(&m, noise).per_sample_stats(&theta).unwrap();
+            assert_eq!(stats.lambda_min, 0.0);
+            assert!(lo.abs() <= 1e-12 * hi, "the Gram matrix is singular: {lo}");
+            assert!(stats.lambda_max >= hi);
+            let brute = enumerate_batch_variance(&m, &m, &theta, 2, mode);
+            let sigma = stats.sigma.unwrap();
+            assert!(
+                (sigma * f - brute).abs() <= 1e-12 * brute,
+                "{mode}: streamed {} vs enumeration {brute}",
+                sigma * f
             );
         }
     }
@@ -1196,7 +1355,7 @@ mod tests {
     #[test]
     fn on_a_network_the_adversarial_alpha_is_below_the_sampled_one() {
         let m = Mlp::new(teacher(), &[6], Activation::Tanh).unwrap();
-        let shapes: Vec<_> = crate::landscape::layer_shapes(8, &[6]).collect();
+        let shapes: Vec<_> = crate::landscape::layer_shapes(8, &[6], 1).collect();
         let theta0 = crate::init::lecun_normal(&shapes, true, 2);
         let est = estimate(&m, &theta0, 0.5, &config(NoiseModel::None));
         assert!(
@@ -1255,12 +1414,30 @@ mod tests {
             .take(7)
             .map(|l| format!("{l}\n"))
             .collect();
-        let data = Arc::new(Dataset::parse("t", &six, None).unwrap());
+        assert_network_certificates_hold(Arc::new(Dataset::parse("t", &six, None).unwrap()));
+    }
+
+    /// The same with two outputs (targets x8 and y, so 7 features): the output bounds count every
+    /// output's rows of J.
+    #[test]
+    fn multi_output_network_certificates_hold_at_random_points() {
+        let six: String = include_str!("../data/teacher.csv")
+            .lines()
+            .take(7)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let data = Dataset::parse("t", &six, Some("x8,y")).unwrap();
+        assert_eq!(data.outputs(), 2);
+        assert_network_certificates_hold(Arc::new(data));
+    }
+
+    fn assert_network_certificates_hold(data: Arc<Dataset>) {
+        let (p, outputs) = (data.features(), data.outputs());
         for act in [Activation::Tanh, Activation::Sigmoid, Activation::Softplus] {
             let m = Mlp::new(data.clone(), &[4, 3], act).unwrap();
-            let shapes: Vec<_> = crate::landscape::layer_shapes(8, &[4, 3]).collect();
+            let shapes: Vec<_> = crate::landscape::layer_shapes(p, &[4, 3], outputs).collect();
             let theta0 = crate::init::lecun_normal(&shapes, true, 5);
-            let (d, n) = (m.dim(), 6);
+            let (d, n) = (m.dim(), 6 * outputs);
             let bounds = m.output_bounds(&theta0, 0.5).unwrap();
             let jacobian = |theta: &[f64]| -> Vec<f64> {
                 let mut j = vec![0.0; n * d];

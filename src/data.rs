@@ -1,11 +1,14 @@
-//! Regression data for the data landscapes (`least-squares`, `mlp`): n rows of p features x_i and a
-//! target y_i, read from a CSV file with a header row and numeric columns.
+//! Regression data for the data landscapes (`least-squares`, `mlp`): n rows of p features x_i and
+//! m ≥ 1 targets y_i, read from a CSV file with a header row and numeric columns.
 //!
-//! The loss built on a data set is the mean squared error F(θ) = 1/(2n)·Σ_i (f(x_i; θ) − y_i)²,
-//! the mean of the per-sample losses f_i = ½(f(x_i; θ) − y_i)².
+//! The loss built on a data set is the mean squared error F(θ) = 1/(2n)·Σ_i ‖f(x_i; θ) − y_i‖²
+//! (summed over the m outputs), the mean of the per-sample losses f_i = ½‖f(x_i; θ) − y_i‖².
 //!
-//! With `--standardize` every feature column and the target are z-scored,
-//! x ← (x − mean)/sd with the population standard deviation sd = √(1/n·Σ(x − mean)²).
+//! `--target` names one column or several (`y1,y2`); with `--one-hot` the one target column holds
+//! class labels and becomes m = (number of distinct labels) 0/1 columns `label=value`, in
+//! increasing order of value. With `--standardize` every feature column and every regression
+//! target are z-scored, x ← (x − mean)/sd with the population standard deviation
+//! sd = √(1/n·Σ(x − mean)²); one-hot targets stay 0/1.
 
 use std::path::{Path, PathBuf};
 
@@ -69,6 +72,31 @@ pub enum DataError {
     },
     #[error("{path}: needs at least one feature column besides the target '{target}'")]
     NoFeatures { path: String, target: String },
+    #[error("{path}: --target names column '{target}' twice")]
+    RepeatedTarget { path: String, target: String },
+    #[error(
+        "{path}: --one-hot needs exactly one --target column of class labels (got {count}: {targets})"
+    )]
+    OneHotTargets {
+        path: String,
+        count: usize,
+        targets: String,
+    },
+    #[error("{path}: --one-hot: column '{target}' holds {value}, not an integer class label")]
+    OneHotNotLabel {
+        path: String,
+        target: String,
+        value: f64,
+    },
+    #[error(
+        "{path}: --one-hot: column '{target}' holds {classes} distinct values; class labels need at least 2 and at most {max}"
+    )]
+    OneHotClasses {
+        path: String,
+        target: String,
+        classes: usize,
+        max: usize,
+    },
     #[error(
         "{path}: column '{column}' is constant, so it cannot be standardised; drop it or omit --standardize"
     )]
@@ -98,21 +126,32 @@ impl DataSource {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DataSpec {
     pub source: DataSource,
-    /// The target column; `None` means the last one.
+    /// The target columns, comma-separated; `None` means the last one.
     pub target: Option<String>,
+    /// `--one-hot`: the target column holds class labels, expanded to one 0/1 column per class.
+    pub one_hot: bool,
+    /// `--rows`: only the first N rows (before expanding and standardising).
+    pub rows: Option<usize>,
     pub standardize: bool,
 }
 
-/// n rows of p features and a target, all finite.
+/// At most this many classes for `--one-hot` (a column of real numbers is not class labels).
+pub const MAX_CLASSES: usize = 1000;
+
+/// n rows of p features and m targets, all finite.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     /// Where it came from (for output).
     pub name: String,
     pub feature_names: Vec<String>,
-    pub target_name: String,
+    /// The m target columns (for one-hot targets `label=value`).
+    pub target_names: Vec<String>,
     /// Row-major n × p.
     features: Vec<f64>,
+    /// Row-major n × m.
     targets: Vec<f64>,
+    /// For one-hot class indicators (not standardised): the name of the class column.
+    one_hot: Option<String>,
 }
 
 impl Dataset {
@@ -124,13 +163,20 @@ impl Dataset {
             DataSource::File(p) => read(p)?,
         };
         let mut d = Self::parse(&name, &text, spec.target.as_deref())?;
+        if let Some(rows) = spec.rows {
+            d.truncate(rows);
+        }
+        if spec.one_hot {
+            d.expand_one_hot()?;
+        }
         if spec.standardize {
             d.standardize()?;
         }
         Ok(d)
     }
 
-    /// Parses CSV text (header row, numeric cells); `name` is used in errors.
+    /// Parses CSV text (header row, numeric cells); `target` names the target columns,
+    /// comma-separated (`None`: the last column); `name` is used in errors.
     pub fn parse(name: &str, text: &str, target: Option<&str>) -> Result<Self, DataError> {
         let path = || name.to_string();
         let mut reader = csv::ReaderBuilder::new()
@@ -152,40 +198,52 @@ impl Dataset {
         if header.is_empty() || header.iter().all(String::is_empty) {
             return Err(DataError::NoHeader { path: path() });
         }
-        let t = match target {
-            None => header.len() - 1,
-            Some(name) => {
-                let named: Vec<usize> = (0..header.len()).filter(|&j| header[j] == name).collect();
-                match named[..] {
-                    [t] => t,
-                    [] => {
-                        return Err(DataError::MissingTarget {
-                            path: path(),
-                            target: name.to_string(),
-                            columns: header.join(", "),
-                        });
-                    }
-                    _ => {
-                        return Err(DataError::AmbiguousTarget {
-                            path: path(),
-                            target: name.to_string(),
-                            columns: named
-                                .iter()
-                                .map(|j| (j + 1).to_string())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        });
-                    }
-                }
+        let find = |name: &str| -> Result<usize, DataError> {
+            let named: Vec<usize> = (0..header.len()).filter(|&j| header[j] == name).collect();
+            match named[..] {
+                [t] => Ok(t),
+                [] => Err(DataError::MissingTarget {
+                    path: path(),
+                    target: name.to_string(),
+                    columns: header.join(", "),
+                }),
+                _ => Err(DataError::AmbiguousTarget {
+                    path: path(),
+                    target: name.to_string(),
+                    columns: named
+                        .iter()
+                        .map(|j| (j + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }),
             }
         };
-        if header.len() < 2 {
-            return Err(DataError::NoFeatures {
+        let ts: Vec<usize> = match target {
+            None => vec![header.len() - 1],
+            Some(names) => names
+                .split(',')
+                .map(|n| find(n.trim()))
+                .collect::<Result<_, _>>()?,
+        };
+        if let Some(k) = (1..ts.len()).find(|&k| ts[..k].contains(&ts[k])) {
+            return Err(DataError::RepeatedTarget {
                 path: path(),
-                target: header[t].clone(),
+                target: header[ts[k]].clone(),
             });
         }
+        if header.len() <= ts.len() {
+            return Err(DataError::NoFeatures {
+                path: path(),
+                target: ts
+                    .iter()
+                    .map(|&t| header[t].as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            });
+        }
+        let m = ts.len();
         let (mut features, mut targets) = (Vec::new(), Vec::new());
+        let mut row_targets = vec![0.0; m];
         for record in reader.records() {
             let record = record.map_err(csv_err)?;
             let line = record.position().map_or(0, |p| p.line());
@@ -219,25 +277,86 @@ impl Dataset {
                         column: column(),
                         value: cell.to_string(),
                     })?;
-                if j == t {
-                    targets.push(v);
-                } else {
-                    features.push(v);
+                match ts.iter().position(|&t| t == j) {
+                    Some(o) => row_targets[o] = v,
+                    None => features.push(v),
                 }
             }
+            targets.extend_from_slice(&row_targets);
         }
         if targets.is_empty() {
             return Err(DataError::NoRows { path: path() });
         }
-        let mut feature_names = header.clone();
-        let target_name = feature_names.remove(t);
+        let feature_names = (0..header.len())
+            .filter(|j| !ts.contains(j))
+            .map(|j| header[j].clone())
+            .collect();
         Ok(Dataset {
             name: name.to_string(),
             feature_names,
-            target_name,
+            target_names: ts.iter().map(|&t| header[t].clone()).collect(),
             features,
             targets,
+            one_hot: None,
         })
+    }
+
+    /// `--one-hot`: replaces the one target column of class labels by one 0/1 column per
+    /// distinct label, in increasing order of label, named `target=label`.
+    pub fn expand_one_hot(&mut self) -> Result<(), DataError> {
+        if self.outputs() != 1 {
+            return Err(DataError::OneHotTargets {
+                path: self.name.clone(),
+                count: self.outputs(),
+                targets: self.target_names.join(", "),
+            });
+        }
+        if let Some(&value) = self.targets.iter().find(|v| v.fract() != 0.0) {
+            return Err(DataError::OneHotNotLabel {
+                path: self.name.clone(),
+                target: self.target_names[0].clone(),
+                value,
+            });
+        }
+        let mut classes: Vec<f64> = self.targets.clone();
+        classes.sort_by(f64::total_cmp);
+        classes.dedup();
+        if !(2..=MAX_CLASSES).contains(&classes.len()) {
+            return Err(DataError::OneHotClasses {
+                path: self.name.clone(),
+                target: self.target_names[0].clone(),
+                classes: classes.len(),
+                max: MAX_CLASSES,
+            });
+        }
+        let m = classes.len();
+        let mut targets = vec![0.0; self.rows() * m];
+        for (i, y) in self.targets.iter().enumerate() {
+            let c = classes.binary_search_by(|c| c.total_cmp(y)).unwrap();
+            targets[i * m + c] = 1.0;
+        }
+        let name = self.target_names[0].clone();
+        self.target_names = classes.iter().map(|c| format!("{name}={c}")).collect();
+        self.targets = targets;
+        self.one_hot = Some(name);
+        Ok(())
+    }
+
+    /// The first `rows` rows (a quick run on part of a large data set); all if there are fewer.
+    pub fn truncate(&mut self, rows: usize) {
+        let rows = rows.min(self.rows());
+        self.features.truncate(rows * self.features());
+        self.targets.truncate(rows * self.outputs());
+    }
+
+    /// The targets as shown in output: their names joined by commas.
+    pub fn target_label(&self) -> String {
+        self.target_names.join(",")
+    }
+
+    /// The class column, if the targets are its one-hot indicators.
+    pub fn class_column(&self) -> Option<&str> {
+        self.one_hot.as_deref()
     }
 
     /// A hash of the values (features and targets, bit for bit) and the shape: equal data sets
@@ -246,6 +365,10 @@ impl Dataset {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (self.rows(), self.features()).hash(&mut h);
+        // One output hashes as before multi-output data sets existed.
+        if self.outputs() > 1 {
+            self.outputs().hash(&mut h);
+        }
         for v in self.features.iter().chain(&self.targets) {
             v.to_bits().hash(&mut h);
         }
@@ -254,7 +377,12 @@ impl Dataset {
 
     /// Number of rows n.
     pub fn rows(&self) -> usize {
-        self.targets.len()
+        self.targets.len() / self.outputs()
+    }
+
+    /// Number of targets m (outputs of the model).
+    pub fn outputs(&self) -> usize {
+        self.target_names.len()
     }
 
     /// Number of features p.
@@ -269,13 +397,14 @@ impl Dataset {
         &self.features[i * p..(i + 1) * p]
     }
 
-    /// y_i.
+    /// y_i, the m targets of row i.
     #[inline]
-    pub fn y(&self, i: usize) -> f64 {
-        self.targets[i]
+    pub fn y(&self, i: usize) -> &[f64] {
+        let m = self.outputs();
+        &self.targets[i * m..(i + 1) * m]
     }
 
-    /// All targets.
+    /// All targets, row-major n × m.
     pub fn targets(&self) -> &[f64] {
         &self.targets
     }
@@ -303,13 +432,22 @@ impl Dataset {
                 &self.feature_names[j],
             )?);
         }
-        let (ym, ys) = zscore(&|i| self.targets[i], &self.target_name)?;
-        for i in 0..n {
-            for (j, &(m, s)) in stats.iter().enumerate() {
-                let v = &mut self.features[i * p + j];
-                *v = (*v - m) / s;
+        let m = self.outputs();
+        let mut target_stats = Vec::with_capacity(m);
+        if self.one_hot.is_none() {
+            for o in 0..m {
+                target_stats.push(zscore(&|i| self.targets[i * m + o], &self.target_names[o])?);
             }
-            self.targets[i] = (self.targets[i] - ym) / ys;
+        }
+        for i in 0..n {
+            for (j, &(mean, s)) in stats.iter().enumerate() {
+                let v = &mut self.features[i * p + j];
+                *v = (*v - mean) / s;
+            }
+            for (o, &(mean, s)) in target_stats.iter().enumerate() {
+                let v = &mut self.targets[i * m + o];
+                *v = (*v - mean) / s;
+            }
         }
         Ok(())
     }
@@ -336,10 +474,69 @@ mod tests {
         assert_eq!((d.rows(), d.features()), (2, 2));
         assert_eq!(d.x(1), &[4.0, 5.0]);
         assert_eq!(d.targets(), &[3.0, 6.0]);
-        assert_eq!(d.target_name, "y");
+        assert_eq!(d.target_names, ["y"]);
         let d = Dataset::parse("t.csv", "a,b,y\n1,2,3\n", Some("a")).unwrap();
-        assert_eq!((d.x(0), d.y(0)), (&[2.0, 3.0][..], 1.0));
+        assert_eq!((d.x(0), d.y(0)), (&[2.0, 3.0][..], &[1.0][..]));
         assert_eq!(d.feature_names, ["b", "y"]);
+    }
+
+    /// Several target columns, in the order named, wherever they stand in the header.
+    #[test]
+    fn several_targets_are_read_in_the_order_named() {
+        let d = Dataset::parse("t.csv", "a,y1,b,y2\n1,2,3,4\n5,6,7,8\n", Some("y2,y1")).unwrap();
+        assert_eq!((d.rows(), d.features(), d.outputs()), (2, 2, 2));
+        assert_eq!(d.feature_names, ["a", "b"]);
+        assert_eq!(d.target_names, ["y2", "y1"]);
+        assert_eq!((d.x(1), d.y(1)), (&[5.0, 7.0][..], &[8.0, 6.0][..]));
+        assert_eq!(d.target_label(), "y2,y1");
+        let one = Dataset::parse("t.csv", "a,y1,b,y2\n1,2,3,4\n", Some("y1")).unwrap();
+        assert_ne!(one.fingerprint(), d.fingerprint());
+        assert_eq!(
+            Dataset::parse("t.csv", "a,y\n1,2\n", Some("y,y"))
+                .unwrap_err()
+                .to_string(),
+            "t.csv: --target names column 'y' twice"
+        );
+        assert_eq!(
+            Dataset::parse("t.csv", "a,y\n1,2\n", Some("a,y"))
+                .unwrap_err()
+                .to_string(),
+            "t.csv: needs at least one feature column besides the target 'a,y'"
+        );
+    }
+
+    /// Class labels 3, 1, 3, 7 become the columns label=1, label=3, label=7; standardising leaves
+    /// them 0/1 and z-scores the features.
+    #[test]
+    fn one_hot_expands_class_labels_in_increasing_order() {
+        let mut d = parse("a,label\n1,3\n2,1\n3,3\n4,7\n").unwrap();
+        d.expand_one_hot().unwrap();
+        assert_eq!(d.target_names, ["label=1", "label=3", "label=7"]);
+        assert_eq!(
+            d.targets(),
+            &[0., 1., 0., 1., 0., 0., 0., 1., 0., 0., 0., 1.]
+        );
+        d.standardize().unwrap();
+        assert_eq!(d.y(3), &[0., 0., 1.]);
+        assert!((d.x(0)[0] + 1.5 / 1.25f64.sqrt()).abs() < 1e-15);
+        let mut constant = parse("a,label\n1,2\n2,2\n").unwrap();
+        assert_eq!(
+            constant.expand_one_hot().unwrap_err().to_string(),
+            "t.csv: --one-hot: column 'label' holds 1 distinct values; class labels need at least 2 and at most 1000"
+        );
+        let mut real = parse("a,label\n1,0.5\n2,1\n").unwrap();
+        assert_eq!(
+            real.expand_one_hot().unwrap_err().to_string(),
+            "t.csv: --one-hot: column 'label' holds 0.5, not an integer class label"
+        );
+        let mut two = Dataset::parse("t.csv", "a,y1,y2\n1,2,3\n", Some("y1,y2")).unwrap();
+        assert_eq!(
+            two.expand_one_hot().unwrap_err().to_string(),
+            "t.csv: --one-hot needs exactly one --target column of class labels (got 2: y1, y2)"
+        );
+        let mut d = parse("a,y\n1,2\n3,4\n5,6\n").unwrap();
+        d.truncate(2);
+        assert_eq!((d.rows(), d.targets()), (2, &[2.0, 4.0][..]));
     }
 
     #[test]
@@ -390,6 +587,8 @@ mod tests {
         let missing = Dataset::load(&DataSpec {
             source: DataSource::File("/nonexistent/d.csv".into()),
             target: None,
+            one_hot: false,
+            rows: None,
             standardize: false,
         })
         .unwrap_err()
@@ -429,12 +628,17 @@ mod tests {
         let d = Dataset::load(&DataSpec {
             source: DataSource::BuiltinDiabetes,
             target: None,
+            one_hot: false,
+            rows: None,
             standardize: false,
         })
         .unwrap();
         assert_eq!((d.rows(), d.features()), (48, 4));
-        assert_eq!(d.target_name, "progression");
+        assert_eq!(d.target_names, ["progression"]);
         // First row of data/diabetes.csv.
-        assert_eq!((d.x(0), d.y(0)), (&[59.0, 32.1, 101.0, 4.8598][..], 151.0));
+        assert_eq!(
+            (d.x(0), d.y(0)),
+            (&[59.0, 32.1, 101.0, 4.8598][..], &[151.0][..])
+        );
     }
 }

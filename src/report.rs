@@ -947,16 +947,25 @@ impl fmt::Display for RunReport<'_> {
             e.dim()
         );
         if let Some(d) = &e.data {
-            let model = e.problem.kind.spec().data().map_or(String::new(), |m| {
-                m.describe(&e.problem.network, d.features())
-            });
+            let model = e
+                .problem
+                .kind
+                .spec()
+                .data()
+                .map_or(String::new(), |m| m.describe(&e.problem.network, d));
             let _ = writeln!(
                 s,
-                "  data         {}: n = {} rows, p = {} features, target '{}'; {model}",
+                "  data         {}: n = {} rows, p = {} features, {} '{}'; {model}",
                 d.name,
                 d.rows(),
                 d.features(),
-                d.target_name
+                match (d.outputs(), d.class_column()) {
+                    (m, Some(_)) => format!("{m} one-hot classes of"),
+                    (1, None) => "target".to_string(),
+                    (m, None) => format!("{m} targets"),
+                },
+                d.class_column()
+                    .map_or_else(|| d.target_label(), str::to_string)
             );
         }
         let _ = writeln!(

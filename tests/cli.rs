@@ -2561,3 +2561,144 @@ fn a_splitting_sweep_runs_each_point_to_a_relative_precision_as_run_does() {
         );
     }
 }
+
+/// Several targets and one-hot classes: the summary names the outputs and the network's width,
+/// a run at a fixed seed is the same on 1 and 2 threads, and flags that do not fit are refused
+/// naming the flag.
+#[test]
+fn multi_output_networks_run_and_bad_target_flags_are_refused() {
+    let run = |flags: &[&str], threads: &str| {
+        let out = lojasim()
+            .arg("run")
+            .args(small_network())
+            .args(flags)
+            .args([
+                "--trajectories",
+                "64",
+                "--steps",
+                "50",
+                "--threads",
+                threads,
+            ])
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let two = run(&["--target", "x8,y"], "1");
+    assert!(
+        two.contains("p = 7 features, 2 targets 'x8,y'; network 7 → 4 → 2, tanh"),
+        "{two}"
+    );
+    assert!(two.contains("mlp, d = 42,"), "{two}");
+    let csv = |flags: &[&str], threads: &str| {
+        let mut all = flags.to_vec();
+        all.extend(["--quiet", "--out", "-"]);
+        run(&all, threads)
+    };
+    let row = |text: String| {
+        // The CSV row without its timing cells.
+        let cells: Vec<String> = text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .map(String::from)
+            .collect();
+        let header: Vec<String> = text
+            .lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(String::from)
+            .collect();
+        header
+            .iter()
+            .zip(cells)
+            .filter(|(h, _)| !h.ends_with("_s"))
+            .map(|(_, c)| c)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        row(csv(&["--target", "x8,y"], "1")),
+        row(csv(&["--target", "x8,y"], "2"))
+    );
+    let digits = concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits.csv");
+    let classes = lojasim()
+        .args([
+            "run",
+            "--data",
+            digits,
+            "--one-hot",
+            "--standardize",
+            "false",
+            "--rows",
+            "40",
+            "--hidden",
+            "3",
+            "--init-steps",
+            "0",
+            "--constant-samples",
+            "4",
+            "--trajectories",
+            "16",
+            "--steps",
+            "20",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8(classes.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains(
+            "n = 40 rows, p = 64 features, 10 one-hot classes of 'digit'; network 64 → 3 → 10"
+        ),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.csv");
+    let out = out.to_str().unwrap();
+    for (flags, message) in [
+        (
+            vec![
+                "--problem",
+                "least-squares",
+                "--data",
+                &teacher(),
+                "--target",
+                "x8,y",
+            ],
+            "--target least squares fits one target, got 2 (x8,y)",
+        ),
+        (
+            vec![
+                "--problem",
+                "least-squares",
+                "--data",
+                &teacher(),
+                "--one-hot",
+            ],
+            "--one-hot applies only to --problem mlp",
+        ),
+        (
+            vec!["--problem", "mlp", "--data", &teacher(), "--one-hot"],
+            "not an integer class label",
+        ),
+        (
+            vec!["--problem", "mlp", "--data", &teacher(), "--target", "y,y"],
+            "--target names column 'y' twice",
+        ),
+        (
+            vec!["--problem", "mlp", "--data", &teacher(), "--rows", "0"],
+            "--rows must be at least 1",
+        ),
+        (
+            vec!["--problem", "ring", "--rows", "5"],
+            "--rows applies only to --problem",
+        ),
+    ] {
+        assert_refused(
+            lojasim().arg("run").args(&flags).args(["--out", out]),
+            message,
+            dir.path(),
+        );
+    }
+}

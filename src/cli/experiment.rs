@@ -155,9 +155,15 @@ pub struct NetworkArgs {
     /// data/diabetes.csv, compiled in].
     #[arg(long, value_name = "FILE", help_heading = "Data and network")]
     pub data: Option<PathBuf>,
-    /// Target column [default: the last column].
-    #[arg(long, value_name = "NAME", help_heading = "Data and network")]
+    /// Target column, or several comma-separated (one output each, mlp) [default: the last column].
+    #[arg(long, value_name = "NAME[,NAME…]", help_heading = "Data and network")]
     pub target: Option<String>,
+    /// The target column holds class labels: one 0/1 output per distinct label (mlp).
+    #[arg(long, help_heading = "Data and network")]
+    pub one_hot: bool,
+    /// Use only the first N rows of the data (a quick run on part of a large file) [default: all].
+    #[arg(long, value_name = "N", help_heading = "Data and network")]
+    pub rows: Option<usize>,
     /// z-score features and target (population standard deviation); `--standardize false` turns it off.
     #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL", help_heading = "Data and network")]
     pub standardize: bool,
@@ -401,6 +407,8 @@ impl ExperimentArgs {
             network: NetworkSettings {
                 data: net.data.clone(),
                 target: net.target.clone(),
+                one_hot: net.one_hot,
+                rows: net.rows,
                 standardize: net.standardize,
                 bias: net.bias,
                 hidden: net.hidden.clone(),

@@ -73,7 +73,7 @@ impl LeastSquares {
         if self.bias {
             f += theta[x.len()];
         }
-        f - self.data.y(i)
+        f - self.data.y(i)[0]
     }
 
     /// Adds s·e_i·∇f(x_i) = s·e_i·(x_i, 1) to `grad`.
@@ -255,6 +255,7 @@ impl Spec for LeastSquaresSpec {
         &[
             "--data",
             "--target",
+            "--rows",
             "--standardize",
             "--bias",
             "--init-seed",
@@ -271,10 +272,18 @@ impl Spec for LeastSquaresSpec {
         _dim: usize,
         data: Option<&Arc<Dataset>>,
     ) -> Result<Box<dyn Landscape>, ConfigError> {
-        Ok(Box::new(LeastSquares::new(
-            needs_data(data)?,
-            settings.network.bias,
-        )))
+        let data = needs_data(data)?;
+        if data.outputs() > 1 {
+            return Err(ConfigError::new(
+                "--target",
+                format!(
+                    "least squares fits one target, got {} ({}); name one column, or use --problem mlp for several outputs",
+                    data.outputs(),
+                    data.target_label()
+                ),
+            ));
+        }
+        Ok(Box::new(LeastSquares::new(data, settings.network.bias)))
     }
 
     fn data(&self) -> Option<&dyn DataModel> {
@@ -291,19 +300,19 @@ impl Spec for LeastSquaresSpec {
 }
 
 impl DataModel for LeastSquaresSpec {
-    fn dim(&self, shape: &NetworkShape, features: usize) -> usize {
-        features + usize::from(shape.bias)
+    fn dim(&self, shape: &NetworkShape, data: &Dataset) -> usize {
+        data.features() + usize::from(shape.bias)
     }
 
     /// One layer of weights; the intercept, if any, is the last weight, not a bias vector.
-    fn init_layers(&self, shape: &NetworkShape, features: usize) -> InitLayers {
+    fn init_layers(&self, shape: &NetworkShape, data: &Dataset) -> InitLayers {
         InitLayers {
-            layers: vec![(self.dim(shape, features), 1)],
+            layers: vec![(self.dim(shape, data), 1)],
             biases: false,
         }
     }
 
-    fn describe(&self, shape: &NetworkShape, _features: usize) -> String {
+    fn describe(&self, shape: &NetworkShape, _data: &Dataset) -> String {
         format!("linear model{}", if shape.bias { " with bias" } else { "" })
     }
 }

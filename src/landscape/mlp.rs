@@ -1,15 +1,16 @@
-//! A multilayer perceptron with scalar output on a data set:
+//! A multilayer perceptron with m ≥ 1 outputs (one per target column) on a data set:
 //!
 //!   a⁰ = x,   aˡ = φ(Wˡ aˡ⁻¹ + bˡ) for the hidden layers l = 1 … L,   f(x; θ) = W^{L+1} a^L + b^{L+1},
 //!
-//! F(θ) = 1/(2n)·Σ_i (f(x_i; θ) − y_i)², with φ the `--activation` (tanh, sigmoid, softplus; relu
+//! F(θ) = 1/(2n)·Σ_i ‖f(x_i; θ) − y_i‖² (summed over the outputs, so one output is the scalar
+//! case), with φ the `--activation` (tanh, sigmoid, softplus; relu
 //! is offered but is not differentiable at 0, so the theorem, which needs a Lipschitz gradient,
 //! does not cover it and lojasim marks its bound not applicable).
 //!
 //! **Parameter order** (the order of a `--theta0-file`): layer by layer from the input, each layer's
 //! weight matrix Wˡ row-major (out × in: all weights into unit 1, then unit 2, …), then its bias bˡ.
-//! With p inputs and hidden widths h_1 … h_L the count is Σ_l (h_{l−1} + 1)·h_l with h_0 = p and
-//! h_{L+1} = 1.
+//! With p inputs, hidden widths h_1 … h_L and m outputs the count is Σ_l (h_{l−1} + 1)·h_l with
+//! h_0 = p and h_{L+1} = m.
 //!
 //! The gradient is a hand-written backward pass over many rows at once: with residual e = f − y,
 //! δ^{L+1} = e/n, δˡ = (W^{l+1})ᵀ δ^{l+1} ⊙ φ'(zˡ), ∂F/∂Wˡ = Σ_i δˡ (aˡ⁻¹)ᵀ, ∂F/∂bˡ = Σ_i δˡ,
@@ -139,18 +140,22 @@ fn sigmoid(z: f64) -> f64 {
     }
 }
 
-/// Number of parameters of an MLP with `inputs` inputs, these hidden widths and one output.
-pub fn param_count(inputs: usize, hidden: &[usize]) -> usize {
-    layer_shapes(inputs, hidden)
+/// Number of parameters of an MLP with `inputs` inputs, these hidden widths and `outputs` outputs.
+pub fn param_count(inputs: usize, hidden: &[usize], outputs: usize) -> usize {
+    layer_shapes(inputs, hidden, outputs)
         .map(|(fan_in, fan_out)| (fan_in + 1) * fan_out)
         .sum()
 }
 
 /// (fan_in, fan_out) of each weight layer, input to output.
-pub fn layer_shapes(inputs: usize, hidden: &[usize]) -> impl Iterator<Item = (usize, usize)> + '_ {
+pub fn layer_shapes(
+    inputs: usize,
+    hidden: &[usize],
+    outputs: usize,
+) -> impl Iterator<Item = (usize, usize)> + '_ {
     let widths = std::iter::once(inputs)
         .chain(hidden.iter().copied())
-        .chain(std::iter::once(1));
+        .chain(std::iter::once(outputs));
     widths.clone().zip(widths.skip(1))
 }
 
@@ -159,8 +164,10 @@ pub fn layer_shapes(inputs: usize, hidden: &[usize]) -> impl Iterator<Item = (us
 pub struct Mlp {
     data: Arc<Dataset>,
     activation: Activation,
-    /// Layer widths h_0 = p, h_1 … h_L, 1.
+    /// Layer widths h_0 = p, h_1 … h_L, m.
     widths: Vec<usize>,
+    /// m, the number of outputs (targets).
+    outputs: usize,
     /// Offset in θ of each weight layer's matrix (its bias follows the matrix).
     offsets: Vec<usize>,
     dim: usize,
@@ -184,7 +191,7 @@ impl Mlp {
         }
         let widths: Vec<usize> = std::iter::once(data.features())
             .chain(hidden.iter().copied())
-            .chain(std::iter::once(1))
+            .chain(std::iter::once(data.outputs()))
             .collect();
         let mut offsets = Vec::with_capacity(widths.len() - 1);
         let mut dim = 0;
@@ -193,6 +200,7 @@ impl Mlp {
             dim += (w[0] + 1) * w[1];
         }
         Ok(Self {
+            outputs: data.outputs(),
             data,
             activation,
             hidden_total: hidden.iter().sum(),
@@ -221,10 +229,15 @@ impl Mlp {
         (w, b)
     }
 
-    /// Scratch per row of a pass, in values: its inputs, y, f (then δ^{L+1}), (zˡ, aˡ) of every
-    /// hidden layer and two δ vectors.
+    /// Scratch per row of a pass, in values: its inputs, y and f (then δ^{L+1}) of every output,
+    /// (zˡ, aˡ) of every hidden layer and two δ vectors.
     fn row_scratch(&self) -> usize {
-        self.widths[0] + 2 + 2 * self.hidden_total + 2 * self.max_width.max(1)
+        self.widths[0] + 2 * self.outputs + 2 * self.hidden_total + 2 * self.max_width.max(1)
+    }
+
+    /// m, the number of outputs.
+    pub fn outputs(&self) -> usize {
+        self.outputs
     }
 }
 
@@ -553,8 +566,9 @@ enum Want<'g, V> {
     Loss,
     /// F (the sum from 0.0) and ∇F, back-propagating δ^{L+1} = e/m.
     Gradient(&'g mut [V]),
-    /// The residual e = f − y of the one row and ∇_θ f there (δ^{L+1} = 1).
-    OutputGradient(&'g mut [V]),
+    /// The residual e = f_o − y_o of output o of the one row and ∇_θ f_o there (δ^{L+1} = 1 at
+    /// output o, 0 at the others).
+    OutputGradient(&'g mut [V], usize),
 }
 
 /// The rows of one chunk: data rows `start..end` (the same in every lane), or batch entries.
@@ -603,7 +617,7 @@ fn pass<V: Value, const T: usize>(
         );
     }
     match want {
-        Want::OutputGradient(_) => residual,
+        Want::OutputGradient(..) => residual,
         _ => sum.div(V::splat(2.0 * n as f64)),
     }
 }
@@ -624,13 +638,14 @@ fn pass_rows<V: Value, const T: usize>(
     sum: &mut V,
 ) -> V {
     let p = m.widths[0];
+    let outs = m.outputs;
     let n_rows = match rows {
         Rows::Range(start, end) => end - start,
         Rows::Batch(b) => b.len(),
     };
     let (inp, rest) = work.split_at_mut(n_rows * p);
-    let (ys, rest) = rest.split_at_mut(n_rows);
-    let (fs, rest) = rest.split_at_mut(n_rows);
+    let (ys, rest) = rest.split_at_mut(n_rows * outs);
+    let (fs, rest) = rest.split_at_mut(n_rows * outs);
     let (acts, rest) = rest.split_at_mut(2 * n_rows * m.hidden_total);
     let (d0, rest) = rest.split_at_mut(n_rows * m.max_width.max(1));
     let d1 = &mut rest[..n_rows * m.max_width.max(1)];
@@ -640,7 +655,9 @@ fn pass_rows<V: Value, const T: usize>(
                 for (v, &x) in inp[r * p..][..p].iter_mut().zip(m.data.x(start + r)) {
                     *v = V::splat(x);
                 }
-                ys[r] = V::splat(m.data.y(start + r));
+                for (v, &y) in ys[r * outs..][..outs].iter_mut().zip(m.data.y(start + r)) {
+                    *v = V::splat(y);
+                }
             }
         }
         Rows::Batch(batch) => {
@@ -648,7 +665,9 @@ fn pass_rows<V: Value, const T: usize>(
                 for (k, v) in inp[r * p..][..p].iter_mut().enumerate() {
                     *v = V::gather(idx, |i| m.data.x(i)[k]);
                 }
-                ys[r] = V::gather(idx, |i| m.data.y(i));
+                for (o, v) in ys[r * outs..][..outs].iter_mut().enumerate() {
+                    *v = V::gather(idx, |i| m.data.y(i)[o]);
+                }
             }
         }
     }
@@ -676,10 +695,14 @@ fn pass_rows<V: Value, const T: usize>(
                 }
             }
         } else {
-            dense_forward::<V, T>(w, b, input, n_in, 1, fs, None);
+            dense_forward::<V, T>(w, b, input, n_in, outs, fs, None);
         }
     }
-    let residual = fs[0].sub(ys[0]);
+    let chosen = match want {
+        Want::OutputGradient(_, o) => *o,
+        _ => 0,
+    };
+    let residual = fs[chosen].sub(ys[chosen]);
     // Residuals e, the loss and δ^{L+1} (in `fs`).
     let (grad, mean) = match want {
         Want::Loss => {
@@ -690,15 +713,15 @@ fn pass_rows<V: Value, const T: usize>(
             return residual;
         }
         Want::Gradient(g) => (&mut **g, true),
-        Want::OutputGradient(g) => (&mut **g, false),
+        Want::OutputGradient(g, _) => (&mut **g, false),
     };
-    for (f, &y) in fs.iter_mut().zip(ys.iter()) {
+    for (k, (f, &y)) in fs.iter_mut().zip(ys.iter()).enumerate() {
         let e = f.sub(y);
         *sum = sum.add(e.mul(e));
         *f = if mean {
             e.div(V::splat(n as f64))
         } else {
-            V::splat(1.0)
+            V::splat(if k % outs == chosen { 1.0 } else { 0.0 })
         };
     }
     let delta_out: &[V] = fs;
@@ -716,9 +739,21 @@ fn pass_rows<V: Value, const T: usize>(
             &acts[a_of(hidden - 1)]
         };
         let off = m.offsets[hidden];
-        let (gw, gb) = grad[off..off + n_in + 1].split_at_mut(n_in);
-        dense_weight_gradient::<V, T>(delta_out, input, n_in, 1, gw, gb, accumulate);
-        if hidden > 0 {
+        let (gw, gb) = grad[off..off + (n_in + 1) * outs].split_at_mut(n_in * outs);
+        dense_weight_gradient::<V, T>(delta_out, input, n_in, outs, gw, gb, accumulate);
+        if hidden > 0 && outs > 1 {
+            let (w, _) = m.weights(theta, hidden);
+            let (z, a) = (&acts[z_of(hidden - 1)], &acts[a_of(hidden - 1)]);
+            dense_backpropagate::<V, T>(
+                m.activation,
+                delta_out,
+                w,
+                z,
+                a,
+                n_in,
+                &mut d0[..n_rows * n_in],
+            );
+        } else if hidden > 0 {
             let (w, _) = m.weights(theta, hidden);
             let (z, a) = (&acts[z_of(hidden - 1)], &acts[a_of(hidden - 1)]);
             for r in 0..n_rows {
@@ -853,6 +888,10 @@ impl PerSampleGradient for Mlp {
         self.data.rows()
     }
 
+    fn outputs(&self) -> usize {
+        self.outputs
+    }
+
     fn residual_and_output_gradient(
         &self,
         theta: &[f64],
@@ -860,12 +899,13 @@ impl PerSampleGradient for Mlp {
         grad: &mut [f64],
         work: &mut [f64],
     ) -> f64 {
+        let m = self.outputs;
         mlp_scalar(
             level(),
             self,
             theta,
-            Some(&[i]),
-            Want::OutputGradient(grad),
+            Some(&[i / m]),
+            Want::OutputGradient(grad, i % m),
             work,
         )
     }
@@ -948,9 +988,18 @@ impl Landscape for Mlp {
             e[hidden] = c;
             let g = norm(&e);
             let h = e_norm + m[hidden] * q;
+            // Every output's row of W^{L+1} has norm ≤ ‖W^{L+1}‖_F, so each output has the same
+            // bounds.
             let u = m[hidden] * a_bound + b[hidden];
-            sum_h2 += h * h;
-            sum_c += g * g + (u + self.data.y(i).abs()) * h;
+            let outs = self.outputs as f64;
+            sum_h2 += outs * h * h;
+            sum_c += outs * g * g
+                + self
+                    .data
+                    .y(i)
+                    .iter()
+                    .map(|y| (u + y.abs()) * h)
+                    .sum::<f64>();
         }
         let up = 1.0 + 1e-12;
         Some(OutputBounds {
@@ -977,6 +1026,10 @@ impl Spec for MlpSpec {
         &[
             "--data",
             "--target",
+            "--one-hot",
+            "--rows",
+            "--one-hot",
+            "--rows",
             "--standardize",
             "--hidden",
             "--activation",
@@ -1030,22 +1083,24 @@ impl Spec for MlpSpec {
 }
 
 impl DataModel for MlpSpec {
-    fn dim(&self, shape: &NetworkShape, features: usize) -> usize {
-        param_count(features, &shape.hidden)
+    fn dim(&self, shape: &NetworkShape, data: &Dataset) -> usize {
+        param_count(data.features(), &shape.hidden, data.outputs())
     }
 
-    fn init_layers(&self, shape: &NetworkShape, features: usize) -> InitLayers {
+    fn init_layers(&self, shape: &NetworkShape, data: &Dataset) -> InitLayers {
         InitLayers {
-            layers: layer_shapes(features, &shape.hidden).collect(),
+            layers: layer_shapes(data.features(), &shape.hidden, data.outputs()).collect(),
             biases: true,
         }
     }
 
-    fn describe(&self, shape: &NetworkShape, features: usize) -> String {
+    fn describe(&self, shape: &NetworkShape, data: &Dataset) -> String {
         let hidden: Vec<String> = shape.hidden.iter().map(|w| w.to_string()).collect();
         format!(
-            "network {features} → {} → 1, {}",
+            "network {} → {} → {}, {}",
+            data.features(),
             hidden.join(" → "),
+            data.outputs(),
             shape.activation
         )
         .replace(" →  →", " →")
@@ -1069,10 +1124,12 @@ mod tests {
     #[test]
     fn parameter_count_follows_the_documented_layout() {
         // 8 inputs → 5 → 3 → 1: (8+1)·5 + (5+1)·3 + (3+1)·1 = 45 + 18 + 4.
-        assert_eq!(param_count(8, &[5, 3]), 67);
+        assert_eq!(param_count(8, &[5, 3], 1), 67);
         let m = Mlp::new(teacher(), &[5, 3], Activation::Tanh).unwrap();
         assert_eq!(m.dim(), 67);
-        assert_eq!(param_count(8, &[]), 9);
+        assert_eq!(param_count(8, &[], 1), 9);
+        // Two outputs: the last layer is (3+1)·2.
+        assert_eq!(param_count(8, &[5, 3], 2), 71);
     }
 
     /// A hand-built 1 → 1 → 1 tanh network: f(x) = w2·tanh(w1·x + b1) + b2, θ = (w1, b1, w2, b2).
@@ -1265,7 +1322,7 @@ mod tests {
                     &m,
                     &thetas[0],
                     Some(&[3]),
-                    Want::OutputGradient(&mut grad),
+                    Want::OutputGradient(&mut grad, 0),
                     &mut work,
                 );
                 let mut mean = vec![0.0; d];
@@ -1281,6 +1338,148 @@ mod tests {
                 for (g, gm) in grad.iter().zip(&mean) {
                     assert!((e * g - gm).abs() <= 1e-14 * gm.abs().max(1.0), "{g} {gm}");
                 }
+            }
+        }
+    }
+
+    /// The teacher set with three targets (x8, y and a class-like column made from x1's sign):
+    /// 15 rows, 7 features, m = 3.
+    fn teacher3() -> Arc<Dataset> {
+        let text: String = include_str!("../../data/teacher.csv")
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let sign = if i == 0 {
+                    "s".to_string()
+                } else {
+                    let x1: f64 = line.split(',').next().unwrap().parse().unwrap();
+                    f64::from(u8::from(x1 > 0.0)).to_string()
+                };
+                format!("{line},{sign}\n")
+            })
+            .collect();
+        Arc::new(Dataset::parse("teacher3", &text, Some("x8,y,s")).unwrap())
+    }
+
+    /// Several outputs: F and ∇F against finite differences, the batch gradient against the full
+    /// one, at several depths and activations.
+    #[test]
+    fn multi_output_gradients_match_finite_differences() {
+        let data = teacher3();
+        assert_eq!((data.features(), data.outputs()), (7, 3));
+        for (hidden, act, seed) in [
+            (vec![], Activation::Tanh, 1),
+            (vec![5], Activation::Tanh, 2),
+            (vec![4, 3], Activation::Tanh, 3),
+            (vec![3, 6], Activation::Softplus, 4),
+            (vec![2], Activation::Sigmoid, 5),
+        ] {
+            let m = Mlp::new(data.clone(), &hidden, act).unwrap();
+            assert_eq!(m.dim(), param_count(7, &hidden, 3));
+            let theta = pseudo_random(m.dim(), seed);
+            assert_gradient_matches_finite_differences(&m, &theta);
+            assert_batch_gradient_is_consistent(&m, &theta);
+        }
+    }
+
+    /// F sums over the outputs: a network whose output layer is split in three equals three
+    /// one-output networks that share its hidden layers, one per target column.
+    #[test]
+    fn the_loss_of_several_outputs_is_the_sum_of_one_output_losses() {
+        let data = teacher3();
+        let m = Mlp::new(data.clone(), &[4], Activation::Tanh).unwrap();
+        let theta = pseudo_random(m.dim(), 7);
+        // Layer 1: (7 + 1)·4 = 32 values; the output layer W (3 × 4) then b (3).
+        let (hidden, out) = theta.split_at(32);
+        let mut work = vec![0.0; m.workspace_len()];
+        let total = m.loss(&theta, &mut work);
+        let mut sum = 0.0;
+        for (o, name) in ["x8", "y", "s"].iter().enumerate() {
+            let text: String = (0..data.rows())
+                .map(|i| {
+                    let x: Vec<String> = data.x(i).iter().map(f64::to_string).collect();
+                    format!("{},{}\n", x.join(","), data.y(i)[o])
+                })
+                .collect();
+            let header: Vec<String> = (1..=7).map(|j| format!("f{j}")).collect();
+            let one =
+                Dataset::parse(name, &format!("{},t\n{text}", header.join(",")), None).unwrap();
+            let single = Mlp::new(Arc::new(one), &[4], Activation::Tanh).unwrap();
+            let mut theta1 = hidden.to_vec();
+            theta1.extend_from_slice(&out[o * 4..(o + 1) * 4]);
+            theta1.push(out[12 + o]);
+            sum += single.loss(&theta1, &mut vec![0.0; single.workspace_len()]);
+        }
+        assert!((total - sum).abs() <= 1e-14 * total, "{total} vs {sum}");
+    }
+
+    /// Row i·m + o of the Jacobian is ∇_θ u_o at sample i: against central differences of the
+    /// output, read back as the residual plus the target.
+    #[test]
+    fn multi_output_jacobian_rows_match_finite_differences() {
+        let data = teacher3();
+        let m = Mlp::new(data.clone(), &[3, 2], Activation::Tanh).unwrap();
+        let d = m.dim();
+        let theta = pseudo_random(d, 11);
+        let mut work = vec![0.0; m.workspace_len()];
+        let mut row = vec![0.0; d];
+        for i in [0, 4, 14] {
+            for o in 0..3 {
+                let k = i * 3 + o;
+                let e = m.residual_and_output_gradient(&theta, k, &mut row, &mut work);
+                let u = |t: &[f64]| {
+                    let mut g = vec![0.0; d];
+                    m.residual_and_output_gradient(t, k, &mut g, &mut vec![0.0; m.workspace_len()])
+                        + data.y(i)[o]
+                };
+                assert!((e + data.y(i)[o] - u(&theta)).abs() < 1e-15);
+                let h = 1e-6;
+                for j in 0..d {
+                    let (mut up, mut down) = (theta.clone(), theta.clone());
+                    up[j] += h;
+                    down[j] -= h;
+                    let fd = (u(&up) - u(&down)) / (2.0 * h);
+                    assert!(
+                        (fd - row[j]).abs() <= 1e-7 * (1.0 + fd.abs()),
+                        "{i} {o} {j}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Lanes and one trajectory agree bit for bit on several outputs too (the multi-output
+    /// backward pass is the general one, not the one-output shortcut).
+    #[test]
+    fn lanes_match_one_trajectory_runs_on_multi_output_networks() {
+        use crate::noise::{BatchMode, NoiseDist, NoiseModel};
+        use crate::runner::Dynamics;
+        use crate::schedule::StepSchedule;
+        for (hidden, act) in [
+            (vec![5], Activation::Tanh),
+            (vec![3, 4], Activation::Softplus),
+        ] {
+            let m = Mlp::new(teacher3(), &hidden, act).unwrap();
+            let theta0 = pseudo_random(m.dim(), 1);
+            for noise in [
+                NoiseModel::Ml { sigma: 1.0 },
+                NoiseModel::Minibatch {
+                    batch: 3,
+                    mode: BatchMode::WithReplacement,
+                    sigma: 1.0,
+                },
+            ] {
+                let dynamics = Dynamics {
+                    landscape: &m,
+                    theta0: &theta0,
+                    noise,
+                    noise_dist: NoiseDist::Gaussian,
+                    schedule: StepSchedule::Constant { eta: 0.05 },
+                    radius: 0.3,
+                    steps: 60,
+                    eps: 0.5,
+                };
+                crate::runner::tests::assert_lanes_match_scalar(&dynamics, 9, 12);
             }
         }
     }

@@ -97,8 +97,13 @@ pub struct BallConstants {
 pub trait PerSampleGradient: Sync {
     /// Number of samples n.
     fn samples(&self) -> usize;
-    /// Writes the model's output gradient ∇_θ u_i(θ) (row i of the Jacobian J) into `grad` and
-    /// returns the residual u_i(θ) − y_i.
+    /// Number of outputs m per sample; the Jacobian J has n·m rows, row i·m + o for output o of
+    /// sample i, and f_i = ½·Σ_o (u_io − y_io)².
+    fn outputs(&self) -> usize {
+        1
+    }
+    /// Writes the model's output gradient ∇_θ u_i(θ) (row i of the Jacobian J, i < n·m) into
+    /// `grad` and returns the residual u_i(θ) − y_i.
     fn residual_and_output_gradient(
         &self,
         theta: &[f64],
@@ -244,11 +249,11 @@ pub trait Spec: Sync {
 /// is built.
 pub trait DataModel: Sync {
     /// Its parameter count d.
-    fn dim(&self, shape: &NetworkShape, features: usize) -> usize;
+    fn dim(&self, shape: &NetworkShape, data: &Dataset) -> usize;
     /// The layers of its LeCun-normal initialisation ([`crate::init::lecun_normal`]).
-    fn init_layers(&self, shape: &NetworkShape, features: usize) -> InitLayers;
+    fn init_layers(&self, shape: &NetworkShape, data: &Dataset) -> InitLayers;
     /// The model, for the run summary (e.g. `network 4 → 16 → 1, tanh`).
-    fn describe(&self, shape: &NetworkShape, features: usize) -> String;
+    fn describe(&self, shape: &NetworkShape, data: &Dataset) -> String;
 }
 
 /// The weight matrices (fan in, fan out) of a LeCun-normal initialisation, in parameter order,
@@ -379,7 +384,7 @@ pub fn data_dim(settings: &ProblemSettings, data: &Dataset) -> usize {
         .kind
         .spec()
         .data()
-        .map_or(0, |d| d.dim(&settings.network, data.features()))
+        .map_or(0, |d| d.dim(&settings.network, data))
 }
 
 /// The data set a data landscape is built on.

@@ -161,7 +161,7 @@ pub fn canonical(
     if let Some(data) = &e.data {
         let mut bytes = Vec::new();
         for i in 0..data.rows() {
-            for v in data.x(i).iter().chain(std::iter::once(&data.y(i))) {
+            for v in data.x(i).iter().chain(data.y(i)) {
                 bytes.extend_from_slice(&v.to_bits().to_le_bytes());
             }
         }
