@@ -11,7 +11,8 @@
    from numpy's PCG64 generator with seed 20240417. No scikit-learn needed.
 3. data/digits.csv: the 1 797 8x8 handwritten digits shipped inside scikit-learn (`load_digits`,
    a copy of the test set of the UCI "Optical Recognition of Handwritten Digits" data), 64 pixel
-   columns p0 ... p63 (row-major, integer counts 0..16, as shipped) and the class `digit` (0..9).
+   columns p0 ... p63 (row-major, the integer counts 0..16 divided by 16, so in [0, 1] and exact)
+   and the class `digit` (0..9).
 
 Both are deterministic: running the script again rewrites identical files.
 """
@@ -66,9 +67,9 @@ def digits():
         w = csv.writer(f, lineterminator="\n")
         w.writerow([f"p{j}" for j in range(d.data.shape[1])] + ["digit"])
         for x, y in zip(d.data, d.target):
-            # The pixels are integer counts stored as floats: written as integers, exactly.
+            # Integer counts 0..16, scaled to [0, 1]: k/16 is exact in binary and in decimal.
             assert all(v == int(v) for v in x)
-            w.writerow([int(v) for v in x] + [int(y)])
+            w.writerow([fmt(v / 16) if v % 16 else str(int(v // 16)) for v in x] + [int(y)])
 
 
 if __name__ == "__main__":
