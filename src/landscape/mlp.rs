@@ -924,7 +924,7 @@ impl Objective for Mlp {
         self.dim
     }
 
-    /// A chunk of rows and the transposed weights (see [`pass`]).
+    /// A chunk of rows and a transposed copy of the weights (the one-trajectory pass reads them).
     fn workspace_len(&self) -> usize {
         self.data.rows().min(SCALAR_CHUNK) * self.row_scratch() + self.dim
     }
