@@ -520,8 +520,9 @@ struct Evaluator<'a> {
 struct PerSampleStats {
     sigma: Option<f64>,
     lambda_min: f64,
-    /// λ_max(J Jᵀ), or where J has more rows than columns its trace (an upper bound): only the
-    /// certificate's rounding slack uses it.
+    /// λ_max(J Jᵀ); where J has more rows than columns its trace (an upper bound) with minibatch
+    /// noise and 0 without (then λ_min = 0 and no certificate exists): only the certificate's
+    /// rounding slack uses it.
     lambda_max: f64,
     /// The size n·m of J Jᵀ (samples times outputs).
     gram_size: usize,
@@ -639,6 +640,16 @@ impl<'a> Evaluator<'a> {
         let (n, m, d) = (ps.samples(), ps.outputs(), theta.len());
         let k = n * m;
         if k > d {
+            if !matches!(self.noise, NoiseModel::Minibatch { .. }) {
+                // λ_min = 0 by rank and no σ̂ is wanted: nothing to compute. (λ_max only sizes the
+                // certificate's rounding slack, and with λ_min = 0 there is no certificate.)
+                return Some(PerSampleStats {
+                    sigma: None,
+                    lambda_min: 0.0,
+                    lambda_max: 0.0,
+                    gram_size: k,
+                });
+            }
             return Some(self.wide_jacobian_stats(ps, theta));
         }
         self.jacobian.resize(k * d, 0.0);
@@ -1265,6 +1276,11 @@ mod tests {
             .map(|ij| dot(&rows[ij / 42], &rows[ij % 42]))
             .collect();
         let (lo, hi) = symmetric_extreme_eigenvalues(&gram, 42);
+        // Without minibatch noise nothing is streamed: λ_min = 0 and no σ̂.
+        let plain = Evaluator::new(&m, NoiseModel::Ml { sigma: 1.0 })
+            .per_sample_stats(&theta)
+            .unwrap();
+        assert_eq!((plain.lambda_min, plain.sigma), (0.0, None));
         for mode in [BatchMode::WithReplacement, BatchMode::WithoutReplacement] {
             let noise = NoiseModel::Minibatch {
                 batch: 2,
