@@ -706,6 +706,16 @@ pub fn constants_source_of(name: &str) -> Option<ConstantsSource> {
 
 /// Shortest text that parses back to exactly `x`: plain for moderate magnitudes, scientific
 /// (`9.25e-32`) otherwise, so that CSV cells stay short and lossless.
+/// A constant in the summary: six decimals from 10⁻³ to 10⁶ (and for 0), else four significant
+/// digits in scientific notation, so that a small α does not read 0.000000.
+pub fn fmt_constant(x: f64) -> String {
+    if x == 0.0 || (1e-3..1e6).contains(&x.abs()) {
+        format!("{x:.6}")
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
 pub fn fmt_f64(x: f64) -> String {
     let a = x.abs();
     if a == 0.0 || (1e-4..1e15).contains(&a) || !x.is_finite() {
@@ -1174,9 +1184,9 @@ impl fmt::Display for RunReport<'_> {
         let b = &self.bound;
         let _ = writeln!(
             s,
-            "\n  theory       α = {:.6}, C_L = {:.6} ({} constants)",
-            e.constants.alpha,
-            e.constants.c_l,
+            "\n  theory       α = {}, C_L = {} ({} constants)",
+            fmt_constant(e.constants.alpha),
+            fmt_constant(e.constants.c_l),
             constants_source_name(e.constants.source)
         );
         if let NoiseModel::Minibatch { sigma, .. } = e.noise {
@@ -1203,7 +1213,8 @@ impl fmt::Display for RunReport<'_> {
             if let Some(ntk) = est.ntk_alpha {
                 let _ = writeln!(
                     s,
-                    "               (empirical NTK: smallest λ_min(J Jᵀ) seen gives α ≥ {ntk:.6} there)"
+                    "               (empirical NTK: smallest λ_min(J Jᵀ) seen gives α ≥ {} there)",
+                    fmt_constant(ntk)
                 );
             }
         }
@@ -1487,6 +1498,17 @@ impl fmt::Display for ConstantsReport<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Constants keep six decimals where those show them (the README's α = 0.002958) and
+    /// switch to four significant digits where they would read 0.000000.
+    #[test]
+    fn small_constants_are_not_printed_as_zero() {
+        assert_eq!(fmt_constant(0.002958), "0.002958");
+        assert_eq!(fmt_constant(14.252095), "14.252095");
+        assert_eq!(fmt_constant(0.0), "0.000000");
+        assert_eq!(fmt_constant(1.5214e-5), "1.521e-5");
+        assert_eq!(fmt_constant(2.5e7), "2.500e7");
+    }
 
     #[test]
     fn numbers_round_trip_through_their_csv_text() {
