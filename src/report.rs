@@ -15,7 +15,7 @@ use crate::theory::{Bound, BoundStatus};
 
 /// CSV columns, in order. The first 36 are fixed by the documented interface (README.md); later
 /// ones may be appended, never reordered. A value that does not apply is an empty cell.
-pub const CSV_COLUMNS: [&str; 68] = [
+pub const CSV_COLUMNS: [&str; 70] = [
     "problem",
     "dim",
     "noise",
@@ -84,6 +84,8 @@ pub const CSV_COLUMNS: [&str; 68] = [
     "init_s",
     "constants_s",
     "total_s",
+    "targets",
+    "rows",
 ];
 
 /// A proportion with its interval.
@@ -447,6 +449,22 @@ impl<'a> RunReport<'a> {
         row.set(
             "init_loss",
             init.and_then(|i| i.target).map_or(String::new(), fmt_f64),
+        );
+        // The data's targets (`;`-separated) or `onehot:` and its class column; the rows used.
+        row.set(
+            "targets",
+            e.data
+                .as_ref()
+                .map_or(String::new(), |d| match d.class_column() {
+                    Some(c) => format!("onehot:{c}"),
+                    None => d.target_names.join(";"),
+                }),
+        );
+        row.set(
+            "rows",
+            e.data
+                .as_ref()
+                .map_or(String::new(), |d| d.rows().to_string()),
         );
         self.measurement
             .cells()

@@ -2618,10 +2618,25 @@ fn multi_output_networks_run_and_bad_target_flags_are_refused() {
             .map(|(_, c)| c)
             .collect::<Vec<_>>()
     };
+    let one = csv(&["--target", "x8,y"], "1");
+    let cell = |text: &str, name: &str| {
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        let at = header.iter().position(|h| *h == name).unwrap();
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(at)
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(
-        row(csv(&["--target", "x8,y"], "1")),
-        row(csv(&["--target", "x8,y"], "2"))
+        (cell(&one, "targets"), cell(&one, "rows")),
+        ("x8;y".into(), "16".into())
     );
+    assert_eq!(row(one), row(csv(&["--target", "x8,y"], "2")));
+    let three = csv(&["--target", "x8,y", "--rows", "3"], "1");
+    assert_eq!(cell(&three, "rows"), "3");
     let digits = concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits.csv");
     let classes = lojasim()
         .args([
@@ -2647,6 +2662,34 @@ fn multi_output_networks_run_and_bad_target_flags_are_refused() {
         .assert()
         .success();
     let text = String::from_utf8(classes.get_output().stdout.clone()).unwrap();
+    let onehot_csv = lojasim()
+        .args([
+            "run",
+            "--data",
+            digits,
+            "--one-hot",
+            "--standardize",
+            "false",
+            "--rows",
+            "40",
+            "--hidden",
+            "3",
+            "--init-steps",
+            "0",
+            "--constant-samples",
+            "4",
+            "--trajectories",
+            "16",
+            "--steps",
+            "20",
+            "--quiet",
+            "--out",
+            "-",
+        ])
+        .assert()
+        .success();
+    let onehot_csv = String::from_utf8(onehot_csv.get_output().stdout.clone()).unwrap();
+    assert_eq!(cell(&onehot_csv, "targets"), "onehot:digit");
     assert!(
         text.contains(
             "n = 40 rows, p = 64 features, 10 one-hot classes of 'digit'; network 64 → 3 → 10"

@@ -166,6 +166,11 @@ pub fn canonical(
             }
         }
         lines.push(("data", format!("{:016x}", fnv1a64(&bytes))));
+        // Several outputs split the same bytes differently from one (ids of one-output points,
+        // once written, stay).
+        if data.outputs() > 1 {
+            lines.push(("outputs", data.outputs().to_string()));
+        }
     }
     lines.extend(landscape_lines);
     if e.data.is_some() {
