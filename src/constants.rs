@@ -73,6 +73,11 @@ pub const CL_STARTS: usize = 3;
 pub const SEARCH_ITERATIONS: usize = 200;
 /// Lanczos steps per point (fewer in low dimension, or once the top Ritz value settles).
 pub const LANCZOS_STEPS: usize = 20;
+/// The largest J Jᵀ formed for the NTK bound, in rows of J (samples × outputs): 2048² entries
+/// (32 MB) and an eigen-solve of about 10¹⁰ flops per point. Beyond it (with at least as many
+/// parameters, else λ_min = 0 by rank) there is no NTK bound and no certificate; σ̂ is still
+/// computed, from J's rows streamed once.
+pub const NTK_MAX_ROWS: usize = 2048;
 /// Projected gradient-descent steps to the point near the minimum set.
 pub const NEAR_MINIMUM_STEPS: u64 = 300;
 /// Separates the estimator's stream from the trajectories' ("constant" in ASCII).
@@ -97,8 +102,13 @@ pub struct EstimatorConfig {
 /// Constants that hold over the whole ball (module doc, part 4).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Certificate {
-    /// σ_min(J(θ0)), rounded down.
+    /// σ_min(J(θ0)), rounded down; 0 (a lower bound) where J Jᵀ was too large to form
+    /// (`jacobian_rows` > [`NTK_MAX_ROWS`]).
     pub sigma_min_centre: f64,
+    /// Rows of J (samples × outputs).
+    pub jacobian_rows: usize,
+    /// Whether σ_min(J(θ0)) was computed.
+    pub ntk_computed: bool,
     /// L_J: ‖J(θ) − J(θ0)‖ ≤ L_J·|θ − θ0| on the ball.
     pub jacobian_lipschitz: f64,
     /// σ_min(J(θ0)) − L_J·r, a lower bound on σ_min(J(θ)) over the ball (≤ 0: no certificate for
@@ -220,7 +230,9 @@ pub fn estimate_with_progress(
             if let Some(sig) = t.sigma {
                 sigma = Some(sigma.map_or(sig, |v: f64| v.max(sig)));
             }
-            ntk = Some(ntk.map_or(t.lambda_min, |v: f64| v.min(t.lambda_min)));
+            if let Some(l) = t.lambda_min {
+                ntk = Some(ntk.map_or(l, |v: f64| v.min(l)));
+            }
         }
     }
     if seen.is_empty() {
@@ -325,13 +337,18 @@ pub fn estimate_with_progress(
 }
 
 /// The certificate from the output bounds and the NTK at θ0.
+/// Where λ_min(J Jᵀ) at θ0 was not computed ([`NTK_MAX_ROWS`]) σ_min(J(θ0)) ≥ 0 is used: no
+/// certificate for α, but C_L's bound stands.
 fn certify(b: &OutputBounds, at_centre: &PerSampleStats, radius: f64, n: f64) -> Certificate {
-    let lambda =
-        at_centre.lambda_min - 1e-12 * at_centre.gram_size as f64 * at_centre.lambda_max.abs();
-    let sigma_min_centre = lambda.max(0.0).sqrt();
+    let sigma_min_centre = at_centre.lambda_min.map_or(0.0, |l| {
+        let lambda = l - 1e-12 * at_centre.gram_size as f64 * at_centre.lambda_max.abs();
+        lambda.max(0.0).sqrt()
+    });
     let sigma_min_lower = sigma_min_centre - b.jacobian_lipschitz * radius;
     Certificate {
         sigma_min_centre,
+        jacobian_rows: at_centre.gram_size,
+        ntk_computed: at_centre.lambda_min.is_some(),
         jacobian_lipschitz: b.jacobian_lipschitz,
         sigma_min_lower,
         alpha: (sigma_min_lower > 0.0).then(|| 2.0 * sigma_min_lower * sigma_min_lower / n),
@@ -515,11 +532,15 @@ struct Evaluator<'a> {
     shifted: Vec<f64>,
     work: Vec<f64>,
     jacobian: Vec<f64>,
+    /// [`NTK_MAX_ROWS`] (smaller in tests).
+    ntk_max_rows: usize,
 }
 
 struct PerSampleStats {
     sigma: Option<f64>,
-    lambda_min: f64,
+    /// λ_min(J Jᵀ); `None` where J has more than [`NTK_MAX_ROWS`] rows and at least as many
+    /// columns (not computed).
+    lambda_min: Option<f64>,
     /// λ_max(J Jᵀ); where J has more rows than columns its trace (an upper bound) with minibatch
     /// noise and 0 without (then λ_min = 0 and no certificate exists): only the certificate's
     /// rounding slack uses it.
@@ -545,6 +566,7 @@ impl<'a> Evaluator<'a> {
             shifted: vec![0.0; d],
             work: vec![0.0; landscape.workspace_len()],
             jacobian: Vec::new(),
+            ntk_max_rows: NTK_MAX_ROWS,
         }
     }
 
@@ -645,12 +667,18 @@ impl<'a> Evaluator<'a> {
                 // certificate's rounding slack, and with λ_min = 0 there is no certificate.)
                 return Some(PerSampleStats {
                     sigma: None,
-                    lambda_min: 0.0,
+                    lambda_min: Some(0.0),
                     lambda_max: 0.0,
                     gram_size: k,
                 });
             }
-            return Some(self.wide_jacobian_stats(ps, theta));
+            return Some(PerSampleStats {
+                lambda_min: Some(0.0),
+                ..self.streamed_jacobian_stats(ps, theta)
+            });
+        }
+        if k > self.ntk_max_rows {
+            return Some(self.streamed_jacobian_stats(ps, theta));
         }
         self.jacobian.resize(k * d, 0.0);
         let mut residuals = vec![0.0; k];
@@ -696,18 +724,19 @@ impl<'a> Evaluator<'a> {
         let (lambda_min, lambda_max) = symmetric_extreme_eigenvalues(&gram, k);
         Some(PerSampleStats {
             sigma,
-            lambda_min,
+            lambda_min: Some(lambda_min),
             lambda_max,
             gram_size: k,
         })
     }
 
-    /// [`Evaluator::per_sample_stats`] where J has more rows (n·m) than columns (d): J Jᵀ has rank
-    /// ≤ d < n·m, so λ_min = 0 exactly and neither J nor J Jᵀ is formed. J's rows are streamed
-    /// once: σ̂ from the per-sample gradients ∇f_i = Σ_o e_io·J_io (E|∇f_i|² − |∇F|²), and the
-    /// trace Σ|J_io|² ≥ λ_max. O(n·m·d) time and O(d) memory, where the Gram matrix would take
-    /// O((n·m)²·d) and O((n·m)²).
-    fn wide_jacobian_stats(
+    /// [`Evaluator::per_sample_stats`] without J Jᵀ: where J has more rows (n·m) than columns (d)
+    /// (J Jᵀ has rank ≤ d < n·m, so λ_min = 0 exactly: the caller says so), or more than
+    /// [`NTK_MAX_ROWS`] rows (λ_min not computed). J's rows are streamed once: σ̂ from the
+    /// per-sample gradients ∇f_i = Σ_o e_io·J_io (E|∇f_i|² − |∇F|²), and the trace Σ|J_io|² ≥
+    /// λ_max. O(n·m·d) time and O(d) memory, where the Gram matrix would take O((n·m)²·d) and
+    /// O((n·m)²).
+    fn streamed_jacobian_stats(
         &mut self,
         ps: &dyn crate::landscape::PerSampleGradient,
         theta: &[f64],
@@ -741,7 +770,7 @@ impl<'a> Evaluator<'a> {
         };
         PerSampleStats {
             sigma,
-            lambda_min: 0.0,
+            lambda_min: None,
             lambda_max: trace,
             gram_size: n * m,
         }
@@ -751,7 +780,7 @@ impl<'a> Evaluator<'a> {
         match task {
             Search::MinRatio(start) => {
                 let (value, at) = self.search_ratio(start, theta0, radius, -1.0);
-                let ntk = self.per_sample_stats(&at).map(|s| s.lambda_min);
+                let ntk = self.per_sample_stats(&at).and_then(|s| s.lambda_min);
                 Found::Ratio { value, ntk }
             }
             Search::MaxRatio(start) => {
@@ -1188,7 +1217,7 @@ mod tests {
         let mut ev = Evaluator::new(&m, NoiseModel::None);
         for p in sample_points(&m, &theta0, 0.5, &cfg) {
             let (_, ratio) = ev.ratio(&p);
-            let lambda = ev.per_sample_stats(&p).unwrap().lambda_min;
+            let lambda = ev.per_sample_stats(&p).unwrap().lambda_min.unwrap();
             assert!(lambda > 0.0);
             assert!(
                 ratio >= 2.0 * lambda / 16.0 * (1.0 - 1e-9),
@@ -1219,11 +1248,11 @@ mod tests {
             let (_, ratio) = ev.ratio(&p);
             let stats = ev.per_sample_stats(&p).unwrap();
             assert_eq!(stats.gram_size, 12);
-            assert!(stats.lambda_min > 0.0);
+            let lambda = stats.lambda_min.unwrap();
+            assert!(lambda > 0.0);
             assert!(
-                ratio >= 2.0 * stats.lambda_min / 6.0 * (1.0 - 1e-9),
-                "{ratio} < 2·{}/6",
-                stats.lambda_min
+                ratio >= 2.0 * lambda / 6.0 * (1.0 - 1e-9),
+                "{ratio} < 2·{lambda}/6"
             );
         }
         let f = m.loss(&theta0, &mut vec![0.0; m.workspace_len()]);
@@ -1280,7 +1309,7 @@ mod tests {
         let plain = Evaluator::new(&m, NoiseModel::Ml { sigma: 1.0 })
             .per_sample_stats(&theta)
             .unwrap();
-        assert_eq!((plain.lambda_min, plain.sigma), (0.0, None));
+        assert_eq!((plain.lambda_min, plain.sigma), (Some(0.0), None));
         for mode in [BatchMode::WithReplacement, BatchMode::WithoutReplacement] {
             let noise = NoiseModel::Minibatch {
                 batch: 2,
@@ -1288,7 +1317,7 @@ mod tests {
                 sigma: 0.0,
             };
             let stats = Evaluator::new(&m, noise).per_sample_stats(&theta).unwrap();
-            assert_eq!(stats.lambda_min, 0.0);
+            assert_eq!(stats.lambda_min, Some(0.0));
             assert!(lo.abs() <= 1e-12 * hi, "the Gram matrix is singular: {lo}");
             assert!(stats.lambda_max >= hi);
             let brute = enumerate_batch_variance(&m, &m, &theta, 2, mode);
@@ -1299,6 +1328,41 @@ mod tests {
                 sigma * f
             );
         }
+    }
+
+    /// Above the row limit (here 10 instead of [`NTK_MAX_ROWS`]; J is 12 × 49) J Jᵀ is not
+    /// formed: no λ_min, σ̂ the same as from the Gram matrix (to rounding), and the certificate
+    /// keeps its C_L bound but gives no α.
+    #[test]
+    fn above_the_row_limit_the_ntk_is_not_formed_and_sigma_still_is() {
+        let text: String = include_str!("../data/teacher.csv")
+            .lines()
+            .take(7)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let data = Arc::new(Dataset::parse("t", &text, Some("x8,y")).unwrap());
+        let m = Mlp::new(data, &[6], Activation::Softplus).unwrap();
+        let shapes: Vec<_> = crate::landscape::layer_shapes(7, &[6], 2).collect();
+        let theta0 = crate::init::lecun_normal(&shapes, true, 3);
+        let noise = NoiseModel::Minibatch {
+            batch: 2,
+            mode: BatchMode::WithReplacement,
+            sigma: 0.0,
+        };
+        let full = Evaluator::new(&m, noise).per_sample_stats(&theta0).unwrap();
+        let mut small = Evaluator::new(&m, noise);
+        small.ntk_max_rows = 10;
+        let streamed = small.per_sample_stats(&theta0).unwrap();
+        assert!(full.lambda_min.is_some() && streamed.lambda_min.is_none());
+        let (a, b) = (full.sigma.unwrap(), streamed.sigma.unwrap());
+        assert!((a - b).abs() <= 1e-12 * a, "{a} vs {b}");
+        let bounds = m.output_bounds(&theta0, 1e-4).unwrap();
+        let cert = certify(&bounds, &streamed, 1e-4, 6.0);
+        assert_eq!(
+            (cert.alpha, cert.ntk_computed, cert.c_l),
+            (None, false, bounds.c_l)
+        );
+        assert!(certify(&bounds, &full, 1e-4, 6.0).alpha.is_some());
     }
 
     /// 12 rows × 20 features (no bias, not standardised) from a simple LCG, independent of the

@@ -1487,6 +1487,15 @@ impl fmt::Display for ConstantsReport<'_> {
                     c.sigma_min_centre,
                     c.jacobian_lipschitz * e.radius
                 )?,
+                None if !c.ntk_computed => writeln!(
+                    f,
+                    "{:<15}none for α: J has {} rows (samples × outputs), more than the {} for \
+                         which J Jᵀ is formed; C_L ≤ {:.6e}",
+                    "certified",
+                    c.jacobian_rows,
+                    crate::constants::NTK_MAX_ROWS,
+                    c.c_l
+                )?,
                 None => writeln!(
                     f,
                     "{:<15}none for α: σ_min(J(θ0)) − L_J·r = {:.6e} − {:.6e} ≤ 0 (the ball is \
