@@ -199,8 +199,8 @@ pub enum Theta0FileError {
     Format { path: String, why: String },
     #[error(
         "{path}: tensor '{name}' has shape {found:?} but layer {layer} of this network needs \
-         {expected:?} (out × in, as torch.nn.Linear stores it); check --hidden and the data's \
-         features"
+         {expected:?} (out × in, as torch.nn.Linear stores it); check --hidden, the data's \
+         features and --target (one output per target)"
     )]
     Shape {
         path: String,
