@@ -1004,6 +1004,13 @@ mod tests {
         Arc::new(Dataset::parse("teacher.csv", include_str!("../data/teacher.csv"), None).unwrap())
     }
 
+    /// The first `rows` rows of the teacher set, with these target columns (`None`: y).
+    fn teacher_rows(rows: usize, targets: Option<&str>) -> Arc<Dataset> {
+        let mut d = Dataset::parse("t", include_str!("../data/teacher.csv"), targets).unwrap();
+        d.truncate(rows);
+        Arc::new(d)
+    }
+
     /// Least squares on the 16 × 8 teacher set with bias (d = 9 < n = 16): the Hessian AᵀA/n is
     /// constant, so power iteration on finite-difference HVPs must return exactly C_L = λ_max/n,
     /// and |∇F|²/F can never exceed 2·C_L. The exact value comes from the Jacobi eigen-solver on
@@ -1061,12 +1068,7 @@ mod tests {
     /// 5 % of the exact α (and not below it), as the ratio is scale-free around the interpolant.
     #[test]
     fn alpha_is_found_from_a_start_that_interpolates_the_data() {
-        let text: String = include_str!("../data/teacher.csv")
-            .lines()
-            .take(7)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let ls = LeastSquares::new(Arc::new(Dataset::parse("t", &text, None).unwrap()), true);
+        let ls = LeastSquares::new(teacher_rows(6, None), true);
         let mut theta0 = vec![0.0; 9];
         crate::init::pretrain(&ls, &mut theta0, 5000, 0.2);
         assert!(ls.loss(&theta0, &mut []) < 1e-24);
@@ -1172,12 +1174,7 @@ mod tests {
     /// tiny network (n = 5 rows, B = 2 and 3).
     #[test]
     fn minibatch_variance_formula_matches_enumeration_of_all_batches() {
-        let text: String = include_str!("../data/teacher.csv")
-            .lines()
-            .take(6)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let data = Arc::new(Dataset::parse("t", &text, None).unwrap());
+        let data = teacher_rows(5, None);
         let m = Mlp::new(data, &[3], Activation::Tanh).unwrap();
         let theta: Vec<f64> = (0..m.dim())
             .map(|i| ((i * 7 % 11) as f64 - 5.0) / 6.0)
@@ -1230,12 +1227,7 @@ mod tests {
     /// n·m rows (n = 6 samples, m = 2, d = 49 > 12), and σ̂·F against every batch enumerated.
     #[test]
     fn multi_output_ntk_bound_and_minibatch_variance_hold() {
-        let text: String = include_str!("../data/teacher.csv")
-            .lines()
-            .take(7)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let data = Arc::new(Dataset::parse("t", &text, Some("x8,y")).unwrap());
+        let data = teacher_rows(6, Some("x8,y"));
         let m = Mlp::new(data, &[6], Activation::Softplus).unwrap();
         let shapes: Vec<_> = crate::landscape::layer_shapes(7, &[6], 2).collect();
         let theta0 = crate::init::lecun_normal(&shapes, true, 3);
@@ -1281,13 +1273,8 @@ mod tests {
     /// from the streamed rows matches every batch enumerated.
     #[test]
     fn a_jacobian_with_more_rows_than_columns_is_streamed() {
-        let text: String = include_str!("../data/teacher.csv")
-            .lines()
-            .take(7)
-            .map(|l| format!("{l}\n"))
-            .collect();
         let targets = "x3,x4,x5,x6,x7,x8,y";
-        let data = Arc::new(Dataset::parse("t", &text, Some(targets)).unwrap());
+        let data = teacher_rows(6, Some(targets));
         let m = Mlp::new(data, &[], Activation::Tanh).unwrap();
         let d = m.dim();
         assert_eq!((d, m.samples() * m.outputs()), (21, 42));
@@ -1335,12 +1322,7 @@ mod tests {
     /// keeps its C_L bound but gives no α.
     #[test]
     fn above_the_row_limit_the_ntk_is_not_formed_and_sigma_still_is() {
-        let text: String = include_str!("../data/teacher.csv")
-            .lines()
-            .take(7)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let data = Arc::new(Dataset::parse("t", &text, Some("x8,y")).unwrap());
+        let data = teacher_rows(6, Some("x8,y"));
         let m = Mlp::new(data, &[6], Activation::Softplus).unwrap();
         let shapes: Vec<_> = crate::landscape::layer_shapes(7, &[6], 2).collect();
         let theta0 = crate::init::lecun_normal(&shapes, true, 3);
@@ -1463,12 +1445,7 @@ mod tests {
         assert!(a > 0.0 && a <= exact.alpha, "{a} vs {}", exact.alpha);
         assert!(cert.c_l >= exact.c_l, "{} vs {}", cert.c_l, exact.c_l);
 
-        let six: String = include_str!("../data/teacher.csv")
-            .lines()
-            .take(7)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let data = Arc::new(Dataset::parse("t", &six, None).unwrap());
+        let data = teacher_rows(6, None);
         let linear = Mlp::new(data.clone(), &[], Activation::Tanh).unwrap();
         let exact = LeastSquares::new(data, true)
             .exact_constants(&[0.0; 9], 1.0)
@@ -1489,26 +1466,16 @@ mod tests {
     /// seen and the adversarial α, and the run's constants are then certified.
     #[test]
     fn network_certificates_hold_at_random_points() {
-        let six: String = include_str!("../data/teacher.csv")
-            .lines()
-            .take(7)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert_network_certificates_hold(Arc::new(Dataset::parse("t", &six, None).unwrap()));
+        assert_network_certificates_hold(teacher_rows(6, None));
     }
 
     /// The same with two outputs (targets x8 and y, so 7 features): the output bounds count every
     /// output's rows of J.
     #[test]
     fn multi_output_network_certificates_hold_at_random_points() {
-        let six: String = include_str!("../data/teacher.csv")
-            .lines()
-            .take(7)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let data = Dataset::parse("t", &six, Some("x8,y")).unwrap();
+        let data = teacher_rows(6, Some("x8,y"));
         assert_eq!(data.outputs(), 2);
-        assert_network_certificates_hold(Arc::new(data));
+        assert_network_certificates_hold(data);
     }
 
     fn assert_network_certificates_hold(data: Arc<Dataset>) {

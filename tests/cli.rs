@@ -2592,51 +2592,28 @@ fn multi_output_networks_run_and_bad_target_flags_are_refused() {
     assert!(two.contains("mlp, d = 42,"), "{two}");
     let csv = |flags: &[&str], threads: &str| {
         let mut all = flags.to_vec();
-        all.extend(["--quiet", "--out", "-"]);
-        run(&all, threads)
-    };
-    let row = |text: String| {
-        // The CSV row without its timing cells.
-        let cells: Vec<String> = text
-            .lines()
-            .nth(1)
-            .unwrap()
-            .split(',')
-            .map(String::from)
-            .collect();
-        let header: Vec<String> = text
-            .lines()
-            .next()
-            .unwrap()
-            .split(',')
-            .map(String::from)
-            .collect();
-        header
-            .iter()
-            .zip(cells)
-            .filter(|(h, _)| !h.ends_with("_s"))
-            .map(|(_, c)| c)
-            .collect::<Vec<_>>()
+        all.extend([
+            "--trajectories",
+            "64",
+            "--steps",
+            "50",
+            "--threads",
+            threads,
+        ]);
+        small_network_csv(&all)
     };
     let one = csv(&["--target", "x8,y"], "1");
-    let cell = |text: &str, name: &str| {
-        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
-        let at = header.iter().position(|h| *h == name).unwrap();
-        text.lines()
-            .nth(1)
-            .unwrap()
-            .split(',')
-            .nth(at)
-            .unwrap()
-            .to_string()
-    };
     assert_eq!(
-        (cell(&one, "targets"), cell(&one, "rows")),
-        ("x8;y".into(), "16".into())
+        (column(&one, "targets"), column(&one, "rows")),
+        (vec!["x8;y".to_string()], vec!["16".to_string()])
     );
-    assert_eq!(row(one), row(csv(&["--target", "x8,y"], "2")));
+    assert_eq!(
+        without_elapsed(&one),
+        without_elapsed(&csv(&["--target", "x8,y"], "2"))
+    );
     let three = csv(&["--target", "x8,y", "--rows", "3"], "1");
-    assert_eq!(cell(&three, "rows"), "3");
+    assert_eq!(column(&three, "rows"), ["3"]);
+    // One-hot classes: the CSV on stdout, the summary on stderr.
     let digits = concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits.csv");
     let classes = lojasim()
         .args([
@@ -2658,38 +2635,14 @@ fn multi_output_networks_run_and_bad_target_flags_are_refused() {
             "16",
             "--steps",
             "20",
-        ])
-        .assert()
-        .success();
-    let text = String::from_utf8(classes.get_output().stdout.clone()).unwrap();
-    let onehot_csv = lojasim()
-        .args([
-            "run",
-            "--data",
-            digits,
-            "--one-hot",
-            "--standardize",
-            "false",
-            "--rows",
-            "40",
-            "--hidden",
-            "3",
-            "--init-steps",
-            "0",
-            "--constant-samples",
-            "4",
-            "--trajectories",
-            "16",
-            "--steps",
-            "20",
-            "--quiet",
             "--out",
             "-",
         ])
         .assert()
         .success();
-    let onehot_csv = String::from_utf8(onehot_csv.get_output().stdout.clone()).unwrap();
-    assert_eq!(cell(&onehot_csv, "targets"), "onehot:digit");
+    let onehot_csv = String::from_utf8(classes.get_output().stdout.clone()).unwrap();
+    assert_eq!(column(&onehot_csv, "targets"), ["onehot:digit"]);
+    let text = String::from_utf8(classes.get_output().stderr.clone()).unwrap();
     assert!(
         text.contains(
             "n = 40 rows, p = 64 features, 10 one-hot classes of 'digit'; network 64 → 3 → 10"

@@ -790,31 +790,34 @@ fn pass_rows<V: Value, const TI: usize, const TJ: usize>(
         let off = m.offsets[hidden];
         let (gw, gb) = grad[off..off + (n_in + 1) * outs].split_at_mut(n_in * outs);
         dense_weight_gradient::<V, TI, TJ>(delta_out, input, n_in, outs, gw, gb, accumulate);
-        if hidden > 0 && outs > 1 {
+        if hidden > 0 {
             let (w, _) = m.weights(theta, hidden);
             let (z, a) = (&acts[z_of(hidden - 1)], &acts[a_of(hidden - 1)]);
-            dense_backpropagate::<V, TI, TJ>(
-                m.activation,
-                delta_out,
-                w,
-                z,
-                a,
-                n_in,
-                &mut d0[..n_rows * n_in],
-            );
-        } else if hidden > 0 {
-            let (w, _) = m.weights(theta, hidden);
-            let (z, a) = (&acts[z_of(hidden - 1)], &acts[a_of(hidden - 1)]);
-            for r in 0..n_rows {
-                for j in 0..n_in {
-                    let at = r * n_in + j;
-                    let we = w[j].mul(delta_out[r]);
-                    // The match hoisted (as a jump inside the lane loop it kept this scalar).
-                    d0[at] = if m.activation == Activation::Tanh {
-                        we.mul(V::splat(1.0).sub(a[at].mul(a[at])))
-                    } else {
-                        we.mul(z[at].map2(a[at], |z, a| m.activation.derivative(z, a)))
-                    };
+            if outs > 1 {
+                dense_backpropagate::<V, TI, TJ>(
+                    m.activation,
+                    delta_out,
+                    w,
+                    z,
+                    a,
+                    n_in,
+                    &mut d0[..n_rows * n_in],
+                );
+            } else {
+                // One output: δ is one value per row, and the direct product keeps the bits
+                // of one-output networks (the general product adds it to +0.0, which turns an
+                // exact −0 into +0).
+                for r in 0..n_rows {
+                    for j in 0..n_in {
+                        let at = r * n_in + j;
+                        let we = w[j].mul(delta_out[r]);
+                        // The match hoisted (as a jump inside the lane loop it kept this scalar).
+                        d0[at] = if m.activation == Activation::Tanh {
+                            we.mul(V::splat(1.0).sub(a[at].mul(a[at])))
+                        } else {
+                            we.mul(z[at].map2(a[at], |z, a| m.activation.derivative(z, a)))
+                        };
+                    }
                 }
             }
         }
@@ -1509,52 +1512,34 @@ mod tests {
     /// backward pass is the general one, not the one-output shortcut).
     #[test]
     fn lanes_match_one_trajectory_runs_on_multi_output_networks() {
-        use crate::noise::{BatchMode, NoiseDist, NoiseModel};
-        use crate::runner::Dynamics;
-        use crate::schedule::StepSchedule;
-        for (hidden, act) in [
+        let cases = [
             (vec![5], Activation::Tanh),
             (vec![3, 4], Activation::Softplus),
-        ] {
-            let m = Mlp::new(teacher3(), &hidden, act).unwrap();
-            let theta0 = pseudo_random(m.dim(), 1);
-            for noise in [
-                NoiseModel::Ml { sigma: 1.0 },
-                NoiseModel::Minibatch {
-                    batch: 3,
-                    mode: BatchMode::WithReplacement,
-                    sigma: 1.0,
-                },
-            ] {
-                let dynamics = Dynamics {
-                    landscape: &m,
-                    theta0: &theta0,
-                    noise,
-                    noise_dist: NoiseDist::Gaussian,
-                    schedule: StepSchedule::Constant { eta: 0.05 },
-                    radius: 0.3,
-                    steps: 60,
-                    eps: 0.5,
-                };
-                crate::runner::tests::assert_lanes_match_scalar(&dynamics, 9, 12);
-            }
-        }
+        ];
+        assert_lanes_match_on(teacher3(), &cases, 60);
     }
 
     #[test]
     fn lanes_match_one_trajectory_runs_on_networks() {
-        use crate::noise::{BatchMode, NoiseDist, NoiseModel};
-        use crate::runner::Dynamics;
-        use crate::schedule::StepSchedule;
         // Widths and batch sizes off the tile sizes (4 and 2) exercise the ragged tiles; softplus
         // the unfused activation passes.
-        for (hidden, act) in [
+        let cases = [
             (vec![], Activation::Tanh),
             (vec![5], Activation::Tanh),
             (vec![9, 8], Activation::Tanh),
             (vec![7, 6], Activation::Softplus),
-        ] {
-            let m = Mlp::new(teacher(), &hidden, act).unwrap();
+        ];
+        assert_lanes_match_on(teacher(), &cases, 120);
+    }
+
+    /// Runs of `steps` steps, ML and minibatch noise, of each network of `cases` on `data`: lanes
+    /// against one trajectory ([`crate::runner::tests::assert_lanes_match_scalar`]).
+    fn assert_lanes_match_on(data: Arc<Dataset>, cases: &[(Vec<usize>, Activation)], steps: u64) {
+        use crate::noise::{BatchMode, NoiseDist, NoiseModel};
+        use crate::runner::Dynamics;
+        use crate::schedule::StepSchedule;
+        for (hidden, act) in cases {
+            let m = Mlp::new(data.clone(), hidden, *act).unwrap();
             let theta0 = pseudo_random(m.dim(), 1);
             for noise in [
                 NoiseModel::Ml { sigma: 1.0 },
@@ -1571,7 +1556,7 @@ mod tests {
                     noise_dist: NoiseDist::Gaussian,
                     schedule: StepSchedule::Constant { eta: 0.05 },
                     radius: 0.3,
-                    steps: 120,
+                    steps,
                     eps: 0.5,
                 };
                 crate::runner::tests::assert_lanes_match_scalar(&dynamics, 9, 12);
