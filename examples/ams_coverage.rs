@@ -13,9 +13,11 @@
 //! ```
 //!
 //! `--dump FILE` appends every replica's estimate (case, exact, seed, then M estimates per line),
-//! for trying other intervals on the same replicas. `--min-covered C` exits with status 1 if any case covers fewer than C seeds (CI runs the small
-//! version above: with a true coverage of 0.9, fewer than 6 of 8 has probability 0.038; of 0.95,
-//! 0.0058).
+//! for trying other intervals on the same replicas. `--score S` and `--substeps M` replace the
+//! default score and its substeps ([`SgdChain::with_substeps`]), for comparing them.
+//! `--min-covered C` exits with status 1 if any case covers fewer than C seeds (CI runs small
+//! versions like the one above: with a true coverage of 0.9, fewer than 6 of 8 has probability
+//! 0.038; of 0.95, 0.0058).
 
 use std::time::Instant;
 
@@ -77,6 +79,8 @@ struct Options {
     cases: Option<Vec<String>>,
     min_covered: Option<u64>,
     dump: Option<String>,
+    score: Option<Score>,
+    substeps: Option<u32>,
 }
 
 fn options() -> Result<Options, String> {
@@ -87,6 +91,8 @@ fn options() -> Result<Options, String> {
         cases: None,
         min_covered: None,
         dump: None,
+        score: None,
+        substeps: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -99,6 +105,13 @@ fn options() -> Result<Options, String> {
             "--cases" => o.cases = Some(value()?.split(',').map(str::to_string).collect()),
             "--min-covered" => o.min_covered = Some(number(value()?)?),
             "--dump" => o.dump = Some(value()?),
+            "--substeps" => o.substeps = Some(number(value()?)?.clamp(1, 1 << 16) as u32),
+            "--score" => {
+                o.score = Some(
+                    <Score as clap::ValueEnum>::from_str(&value()?, false)
+                        .map_err(|e| format!("--score: {e}"))?,
+                )
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -151,8 +164,12 @@ fn main() {
             steps: case.steps,
             eps: 1e-6,
         };
-        let score = Score::default_for(case.noise.kind());
+        let score = o.score.unwrap_or(Score::default_for(case.noise.kind()));
         let chain = SgdChain::new(dynamics, score);
+        let chain = match o.substeps {
+            Some(m) => chain.with_substeps(m),
+            None => chain,
+        };
         let start = Instant::now();
         let runs: Vec<(SplittingTally, Vec<f64>)> = (0..o.seeds)
             .into_par_iter()

@@ -1725,8 +1725,8 @@ fn a_splitting_sweep_table_prints_the_exit_probability_in_scientific_notation() 
 }
 
 /// Bounded noise at P(exit) ≈ 1.0e-12 (case bg-const-1e-12 of
-/// scripts/reference/rare_exit_values.txt), where the replicas are heavy-tailed: the summary
-/// warns; at ML noise (the ML_RARE case) it does not.
+/// scripts/reference/rare_exit_values.txt) with the tail score, whose replicas are heavy-tailed
+/// there: the summary warns; at ML noise (the ML_RARE case) it does not.
 #[test]
 fn heavy_tailed_splitting_replicas_are_flagged_in_the_summary() {
     let bounded = [
@@ -1748,6 +1748,8 @@ fn heavy_tailed_splitting_replicas_are_flagged_in_the_summary() {
         "1000",
         "--estimator",
         "ams",
+        "--score",
+        "tail",
     ];
     let (row, summary) = run_row(&bounded);
     assert!(

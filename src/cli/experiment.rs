@@ -237,8 +237,12 @@ pub struct EstimatorArgs {
     #[arg(long, value_name = "M", help_heading = "Estimation")]
     pub replicas: Option<u64>,
     /// How splitting ranks its paths (--estimator ams): tail (the log of a normal-tail chance
-    /// of exiting in the steps left; needs ml or bounded noise) or distance (|θ − θ0|/r)
-    /// [default: tail for ml and bounded noise, distance otherwise].
+    /// of exiting in the steps left; needs ml or bounded noise), gaussian (the log of the
+    /// expected exits over the steps left of the dynamics linearised along the exit direction,
+    /// Gaussian steps split into up to 16 substeps near the sphere; far lower variance under
+    /// bounded noise at a higher cost per path; needs ml or bounded noise) or distance
+    /// (|θ − θ0|/r)
+    /// [default: gaussian for bounded noise, tail for ml noise, distance otherwise].
     #[arg(long, value_enum, help_heading = "Estimation")]
     pub score: Option<Score>,
 }
