@@ -835,13 +835,6 @@ fn split_score(d: &Dynamics<'_>, score: Score, substeps: u32, s: &SgdState) -> f
         return constant_step_sum(d, h, slope + h * (y - y_theta), y, sd, frac, left);
     }
     let scale2 = (d.noise.scale(s.loss) / (dim as f64).sqrt()).powi(2);
-    let geometric = |q: f64, power: f64, n: f64| {
-        if (1.0 - q).abs() < 1e-9 {
-            n
-        } else {
-            (1.0 - power) / (1.0 - q)
-        }
-    };
     // After n more steps (n = 0: the end of this step, a fraction `frac` of its noise to come).
     let (mut mean, mut grad, mut var) = (y, slope + h * (y - y_theta), sd1 * sd1);
     // L steps from step index `first` on, at η_first (exact for a constant step; for a
@@ -864,14 +857,6 @@ fn split_score(d: &Dynamics<'_>, score: Score, substeps: u32, s: &SgdState) -> f
             t
         }
     };
-    let lse = |a: f64, b: f64| {
-        let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-        if lo == f64::NEG_INFINITY {
-            hi
-        } else {
-            hi + (lo - hi).exp().ln_1p()
-        }
-    };
     // ln Σ_{n=0}^{left−1} Φ̄: blocks [0, 1), [1, 2), [2, 4), [4, 8), …, each counted at the larger
     // of its two ends.
     let last = left - 1;
@@ -880,20 +865,39 @@ fn split_score(d: &Dynamics<'_>, score: Score, substeps: u32, s: &SgdState) -> f
     let mut sum = f64::NEG_INFINITY;
     loop {
         if n == last {
-            sum = lse(sum, at_n);
+            sum = log_add_exp(sum, at_n);
             break;
         }
         let end = if n == 0 { 1 } else { (2 * n).min(last) };
         advance(s.k + n + 1, end - n, &mut mean, &mut grad, &mut var);
         let at_end = term(mean, var);
         if end == last {
-            sum = lse(sum, at_n.max(at_end) + ((end - n + 1) as f64).ln());
+            sum = log_add_exp(sum, at_n.max(at_end) + ((end - n + 1) as f64).ln());
             break;
         }
-        sum = lse(sum, at_n.max(at_end) + ((end - n) as f64).ln());
+        sum = log_add_exp(sum, at_n.max(at_end) + ((end - n) as f64).ln());
         (n, at_n) = (end, at_end);
     }
     if sum.is_nan() { f64::NEG_INFINITY } else { sum }
+}
+
+/// ln(eᵃ + eᵇ) without overflow; −∞ is the empty sum.
+fn log_add_exp(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        hi
+    } else {
+        hi + (lo - hi).exp().ln_1p()
+    }
+}
+
+/// Σ_{i<n} qⁱ from `power` = qⁿ (n itself where q is 1 to within 10⁻⁹).
+fn geometric(q: f64, power: f64, n: f64) -> f64 {
+    if (1.0 - q).abs() < 1e-9 {
+        n
+    } else {
+        (1.0 - power) / (1.0 - q)
+    }
 }
 
 /// [`split_score`]'s sum under a constant step η, in closed form: after n more steps the mean
@@ -911,31 +915,16 @@ fn constant_step_sum(
     let eta = d.schedule.eta(0);
     let rho = 1.0 - eta * h;
     let rho2 = rho * rho;
-    let geometric = |q: f64, power: f64, n: u64| {
-        if (1.0 - q).abs() < 1e-9 {
-            n as f64
-        } else {
-            (1.0 - power) / (1.0 - q)
-        }
-    };
     // ln Φ̄ of the gap after n more steps, from P = ρⁿ.
     let term = |n: u64, p: f64| {
-        let mean = y - eta * drift * geometric(rho, p, n);
-        let var = sd * sd * (frac * p * p + geometric(rho2, p * p, n));
+        let mean = y - eta * drift * geometric(rho, p, n as f64);
+        let var = sd * sd * (frac * p * p + geometric(rho2, p * p, n as f64));
         let t = crate::special::ln_normal_tail((d.radius - mean.abs()) / var.sqrt());
         // Beyond the range of f64 (a direction that does not contract): an even chance.
         if t.is_nan() {
             -std::f64::consts::LN_2
         } else {
             t
-        }
-    };
-    let lse = |a: f64, b: f64| {
-        let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-        if lo == f64::NEG_INFINITY {
-            hi
-        } else {
-            hi + (lo - hi).exp().ln_1p()
         }
     };
     // ln Σ_{n=0}^{left−1} Φ̄: blocks [0, 1), [1, 2), [2, 4), [4, 8), …, each counted at the larger
@@ -946,19 +935,19 @@ fn constant_step_sum(
     let mut sum = f64::NEG_INFINITY;
     loop {
         if n == last {
-            sum = lse(sum, at_n);
+            sum = log_add_exp(sum, at_n);
             break;
         }
         let settled = rho2 < 1.0 && p * p < 1e-6;
         let end = if n == 0 { 1 } else { 2 * n };
         if settled || end >= last {
             let at_last = term(last, rho.powf(last as f64));
-            sum = lse(sum, at_n.max(at_last) + ((last - n + 1) as f64).ln());
+            sum = log_add_exp(sum, at_n.max(at_last) + ((last - n + 1) as f64).ln());
             break;
         }
         let p_end = if n == 0 { rho } else { p * p };
         let at_end = term(end, p_end);
-        sum = lse(sum, at_n.max(at_end) + ((end - n) as f64).ln());
+        sum = log_add_exp(sum, at_n.max(at_end) + ((end - n) as f64).ln());
         (n, p, at_n) = (end, p_end, at_end);
     }
     if sum.is_nan() { f64::NEG_INFINITY } else { sum }
