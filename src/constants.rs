@@ -541,9 +541,9 @@ struct PerSampleStats {
     /// λ_min(J Jᵀ); `None` where J has more than [`NTK_MAX_ROWS`] rows and at least as many
     /// columns (not computed).
     lambda_min: Option<f64>,
-    /// λ_max(J Jᵀ); where J has more rows than columns its trace (an upper bound) with minibatch
-    /// noise and 0 without (then λ_min = 0 and no certificate exists): only the certificate's
-    /// rounding slack uses it.
+    /// λ_max(J Jᵀ); where J Jᵀ is not formed its trace (an upper bound) with minibatch noise and
+    /// 0 without (then there is no λ_min, or λ_min = 0, and no certificate exists): only the
+    /// certificate's rounding slack uses it.
     lambda_max: f64,
     /// The size n·m of J Jᵀ (samples times outputs).
     gram_size: usize,
@@ -678,6 +678,17 @@ impl<'a> Evaluator<'a> {
             });
         }
         if k > self.ntk_max_rows {
+            if !matches!(self.noise, NoiseModel::Minibatch { .. }) {
+                // Neither λ_min (too many rows) nor σ̂ (not wanted): streaming J would only give
+                // its trace, which sizes nothing without λ_min. Skipped: on a large network
+                // over many rows it was most of the estimator's time.
+                return Some(PerSampleStats {
+                    sigma: None,
+                    lambda_min: None,
+                    lambda_max: 0.0,
+                    gram_size: k,
+                });
+            }
             return Some(self.streamed_jacobian_stats(ps, theta));
         }
         self.jacobian.resize(k * d, 0.0);
@@ -1345,6 +1356,12 @@ mod tests {
             (None, false, bounds.c_l)
         );
         assert!(certify(&bounds, &full, 1e-4, 6.0).alpha.is_some());
+        // Without minibatch noise nothing is wanted of J above the limit, and nothing certified.
+        let mut plain = Evaluator::new(&m, NoiseModel::Ml { sigma: 1.0 });
+        plain.ntk_max_rows = 10;
+        let skipped = plain.per_sample_stats(&theta0).unwrap();
+        assert_eq!((skipped.lambda_min, skipped.sigma), (None, None));
+        assert_eq!(certify(&bounds, &skipped, 1e-4, 6.0).alpha, None);
     }
 
     /// 12 rows × 20 features (no bias, not standardised) from a simple LCG, independent of the
