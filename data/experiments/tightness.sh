@@ -5,7 +5,8 @@
 #
 # Splitting (--estimator ams) against σ on the 1-D quadratic (ml noise, Rademacher Z: exact
 # references in scripts/reference/rare_exit_values.txt) and on the ring in d = 10 (ml noise),
-# and against the radius r on the ring. Writes the CSVs into $TIGHTNESS_OUT (default
+# and against the radius r on the ring; on the shipped network (ml noise) against σ, and the
+# bound of the same network where its step is small enough for the theorem. Writes the CSVs into $TIGHTNESS_OUT (default
 # target/tightness/, gitignored) and the figures, P(exit) and δ on one log axis, into
 # docs/figures/. Fixed seeds: the numbers are the same on every machine and thread count (only
 # elapsed_s differs). A few minutes on 2 cores.
@@ -41,5 +42,14 @@ run $PLOT sweep "$OUT/ring-sigma.csv" --x sigma --dpi "$DPI" --out "$FIG/tightne
 run $LOJASIM sweep --problem ring --dim 10 --noise ml --eta 0.01 --steps 1000 --sigma 700 \
     --radius 0.25,0.3,0.35,0.4 "${AMS[@]}" --out "$OUT/ring-radius.csv"
 run $PLOT sweep "$OUT/ring-radius.csv" --x radius --dpi "$DPI" --out "$FIG/tightness-ring-radius"
+
+NET=(--problem mlp --noise ml --estimator ams --replicas 40 --seed 0 --quiet --force)
+say "shipped network (diabetes.csv, 4 → 16 → 1, tanh, pre-trained to F ≤ 1e-4), default η and r = 0.3"
+run $LOJASIM sweep "${NET[@]}" --sigma 60,65,70,85,100 --out "$OUT/network-sigma.csv"
+run $PLOT sweep "$OUT/network-sigma.csv" --x sigma --dpi "$DPI" --out "$FIG/tightness-network-sigma"
+say "the same network at a step small enough for ρ < 1 (η = 1e-5, σ = 1): δ for F(θ0) = 1e-4, 1e-9, 1e-10"
+for loss in 1e-4 1e-9 1e-10; do
+    run $LOJASIM bound --problem mlp --noise ml --sigma 1 --eta 1e-5 --init-loss $loss
+done
 
 say "done in $(( $(date +%s) - start )) s; CSVs in $OUT, figures in $FIG"
