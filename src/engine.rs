@@ -52,20 +52,25 @@ pub fn simulate(
         curve_complete,
         ..Tally::new(grid.clone())
     };
-    let first_block = range.start / BLOCK;
-    let end_block = range.end.div_ceil(BLOCK);
+    // The unit of parallel work is one lane group: a block of 64 trajectories of a large
+    // network is minutes of work, and fewer blocks than threads would leave threads idle. Every
+    // trajectory draws from its own generator and the tallies merge exactly in any order, so
+    // the unit changes no result.
+    let unit = LANES as u64;
+    let first_unit = range.start / unit;
+    let end_unit = range.end.div_ceil(unit);
     let cancelled = || control.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     let blocks = Blocks::new(dynamics, seed, control, &grid);
-    let tally = (first_block..end_block)
+    let tally = (first_unit..end_unit)
         .into_par_iter()
         .fold(
             || (new_tally(), blocks.workspace()),
-            |(mut tally, mut ws), block| {
+            |(mut tally, mut ws), u| {
                 if !cancelled() {
-                    // Blocks are aligned to multiples of BLOCK in the global index, clipped to
-                    // the range.
-                    let start = (block * BLOCK).max(range.start);
-                    let end = ((block + 1) * BLOCK).min(range.end);
+                    // Units are aligned to multiples of the unit in the global index, clipped
+                    // to the range.
+                    let start = (u * unit).max(range.start);
+                    let end = ((u + 1) * unit).min(range.end);
                     blocks.run(start..end, &mut ws, &mut tally);
                 }
                 (tally, ws)
@@ -113,7 +118,7 @@ impl<'a, 'd> Blocks<'a, 'd> {
         }
     }
 
-    /// Runs trajectories `range` (at most one block) into `tally`.
+    /// Runs trajectories `range` (at most one block, or one lane group) into `tally`.
     fn run(&self, range: Range<u64>, ws: &mut Result<Workspace, LaneWorkspace>, tally: &mut Tally) {
         let (d, losses) = (self.dynamics, self.control.grid_losses);
         match ws {
