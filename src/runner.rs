@@ -137,6 +137,15 @@ impl LaneWorkspace {
     }
 }
 
+/// Minibatch noise runs on lanes only up to this many parameters. Eight lanes draw eight
+/// different batches, so every row is gathered lane by lane; on a 64 → 128 → 128 → 10 network
+/// (d = 26 122, B = 32) the one-trajectory path took 1.60–1.62 s against 2.25–2.26 s on lanes
+/// (two alternating pairs, 256 trajectories × 50 steps, 2 threads), while on 4 → 32 → 32 → 1
+/// (d = 1 249, B = 4) lanes are several times faster (docs/performance.md). The limit lies
+/// between the two measured sizes: where 8 lanes of θ and ∇F (128·d bytes) fill 1 MiB. Both
+/// paths give the same bits, so the choice moves no result.
+pub const LANE_MINIBATCH_MAX_DIM: usize = 8192;
+
 impl Dynamics<'_> {
     /// The lane kernel, if these dynamics can run lane-batched: the landscape has one, Z is
     /// Gaussian (or absent), and minibatches are drawn with replacement from a landscape with
@@ -145,7 +154,9 @@ impl Dynamics<'_> {
         let lg = self.landscape.lanes()?;
         let ok = match self.noise {
             NoiseModel::Minibatch { mode, .. } => {
-                mode == BatchMode::WithReplacement && lg.lanes_per_sample()
+                mode == BatchMode::WithReplacement
+                    && lg.lanes_per_sample()
+                    && self.landscape.dim() <= LANE_MINIBATCH_MAX_DIM
             }
             NoiseModel::Ml { .. } | NoiseModel::Bounded { .. } => {
                 self.noise_dist == NoiseDist::Gaussian
