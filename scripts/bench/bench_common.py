@@ -3,12 +3,14 @@ data and θ0 loading with lojasim's conventions, the MLP parameter layout, Wilso
 the one-line JSON result.
 
 lojasim's conventions reproduced here (see README.md of this folder):
-- data: CSV with a header row, numeric columns, target = last column; with standardisation
-  (lojasim's default) every column, target included, is z-scored with the population sd;
+- data: CSV with a header row, numeric columns, target = last column; with `one_hot` the target
+  holds class labels, expanded to one 0/1 output per distinct label in increasing order; `rows`
+  keeps only the first rows; with standardisation (lojasim's default) every feature column and a
+  regression target are z-scored with the population sd (one-hot targets stay 0/1);
 - θ0 file: one number per line, blank lines and lines starting with '#' ignored;
 - MLP parameter order: layer by layer from the input, W (out × in) row-major, then the bias;
-  hidden layers use the activation, the output layer is linear and scalar;
-- loss F = 1/(2n) Σ (f(x_i) − y_i)², per-sample loss ½(f(x_i) − y_i)².
+  hidden layers use the activation, the output layer is linear with one output per target;
+- loss F = 1/(2n) Σ_i ‖f(x_i) − y_i‖², per-sample loss ½‖f(x_i) − y_i‖².
 """
 
 import argparse
@@ -54,7 +56,7 @@ def parse_widths(text):
 def build_parser(description):
     """Flags of both peers. Defaults come from the chosen --workload in workloads.json."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--workload", required=True, choices=["W1", "W2", "W3"])
+    p.add_argument("--workload", required=True, choices=["W1", "W2", "W3", "W4", "W4b"])
     p.add_argument("--workloads-file", default=str(WORKLOADS_FILE))
     p.add_argument("--trajectories", "-N", type=int, help="N")
     p.add_argument("--steps", "-K", type=int, help="K")
@@ -70,11 +72,13 @@ def build_parser(description):
     # W2, W3
     p.add_argument("--data", help="CSV: header row, numeric columns, target last")
     p.add_argument("--standardize", type=parse_bool, help="z-score features and target (lojasim's default: true)")
+    p.add_argument("--one-hot", type=parse_bool, help="the target column holds class labels (one 0/1 output each)")
+    p.add_argument("--rows", type=int, help="only the first ROWS rows of the data")
     p.add_argument("--theta0-file", help="θ0, one number per line in lojasim's parameter order")
     p.add_argument("--init-seed", type=int, help="without --theta0-file: stand-in LeCun-normal θ0 (numpy seed)")
     p.add_argument("--hidden", type=parse_widths)
     p.add_argument("--activation", choices=["tanh", "sigmoid", "softplus"])
-    p.add_argument("--batch", type=int, help="W3: minibatch size B (indices with replacement)")
+    p.add_argument("--batch", type=int, help="W3, W4b: minibatch size B (indices with replacement)")
     return p
 
 
@@ -104,8 +108,9 @@ def resolve(args):
 
 # ---------------------------------------------------------------- data and θ0
 
-def load_csv(path, standardize):
-    """(X, y) from a CSV with a header row; the target is the last column."""
+def load_csv(path, standardize, one_hot=False, rows=None):
+    """(X, Y) from a CSV with a header row: X is (n, p), Y is (n, m) (m = 1 for one target
+    column, the number of classes with one_hot); the target is the last column."""
     path = Path(path)
     if not path.is_absolute() and not path.exists():
         path = REPO / path
@@ -114,18 +119,30 @@ def load_csv(path, standardize):
     table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
     if table.shape[1] != len(header) or table.shape[1] < 2:
         sys.exit(f"error: {path}: {table.shape[1]} columns, header has {len(header)}; need ≥ 2")
+    if rows is not None:
+        table = table[:rows]
+    X, y = table[:, :-1], table[:, -1]
+    if one_hot:
+        classes = np.unique(y)
+        Y = (y[:, None] == classes[None, :]).astype(np.float64)
+    else:
+        Y = y[:, None]
     if standardize:
-        mean = table.mean(axis=0)
-        sd = np.sqrt(((table - mean) ** 2).mean(axis=0))
+        columns = X if one_hot else table
+        mean = columns.mean(axis=0)
+        sd = np.sqrt(((columns - mean) ** 2).mean(axis=0))
         if np.any(sd == 0):
             sys.exit(f"error: {path}: a column is constant, so it cannot be standardised")
-        table = (table - mean) / sd
-    return np.ascontiguousarray(table[:, :-1]), np.ascontiguousarray(table[:, -1])
+        columns = (columns - mean) / sd
+        X = columns[:, :-1] if not one_hot else columns
+        if not one_hot:
+            Y = columns[:, -1:]
+    return np.ascontiguousarray(X), np.ascontiguousarray(Y)
 
 
-def layer_shapes(inputs, hidden):
-    """[(out, in)] of every weight layer: inputs → hidden… → 1."""
-    widths = [inputs] + list(hidden) + [1]
+def layer_shapes(inputs, hidden, outputs=1):
+    """[(out, in)] of every weight layer: inputs → hidden… → outputs."""
+    widths = [inputs] + list(hidden) + [outputs]
     return [(widths[i + 1], widths[i]) for i in range(len(widths) - 1)]
 
 
@@ -162,9 +179,9 @@ def read_theta0_file(path, dim):
 
 
 def mlp_problem(cfg):
-    """X, y, layer shapes and θ0 of a W2/W3 configuration."""
-    X, y = load_csv(cfg["data"], cfg["standardize"])
-    shapes = layer_shapes(X.shape[1], cfg["hidden"])
+    """X, Y (n × outputs), layer shapes and θ0 of a network configuration (W2, W3, W4)."""
+    X, y = load_csv(cfg["data"], cfg["standardize"], cfg.get("one_hot", False), cfg.get("rows"))
+    shapes = layer_shapes(X.shape[1], cfg["hidden"], y.shape[1])
     d = param_count(shapes)
     if cfg.get("theta0_file"):
         theta0 = read_theta0_file(cfg["theta0_file"], d)

@@ -2,7 +2,8 @@
 """Checks that the two peers compute the same thing (run before trusting a timing):
 
 1. the NumPy hand-written MLP backward pass equals jax.grad, full batch and per-trajectory
-   minibatches, and both equal central finite differences;
+   minibatches, and both equal central finite differences, for a one-output network (the
+   teacher recipe, or --data) and a ten-output one (200 rows of data/digits.csv, one-hot);
 2. the NumPy row views used for the flat parameter vector are views (no hidden copies).
 
     python3 scripts/bench/check_peers.py [--data FILE.csv]
@@ -33,8 +34,17 @@ def main():
         path.parent.mkdir(parents=True, exist_ok=True)
         standin.write_csv(path, X, y, [f"x{i}" for i in range(X.shape[1])] + ["y"])
         a.data = str(path)
-    cfg = {"data": a.data, "standardize": True, "hidden": [32, 32], "activation": "tanh",
-           "init_seed": 3}
+    cfgs = [
+        {"data": a.data, "standardize": True, "hidden": [32, 32], "activation": "tanh", "init_seed": 3},
+        {"data": "data/digits.csv", "standardize": False, "one_hot": True, "rows": 200,
+         "hidden": [16, 16], "activation": "tanh", "init_seed": 5},
+    ]
+    failures = sum(check(cfg) for cfg in cfgs)
+    sys.exit(1 if failures else 0)
+
+
+def check(cfg):
+    """Number of failed comparisons for one network; prints one line."""
     model = Mlp.from_cfg(cfg)
     rng = np.random.default_rng(1)
     M = 5
@@ -43,7 +53,7 @@ def main():
 
     def jloss(t, Xs, ys):
         r = f(t, Xs) - ys
-        return 0.5 * jnp.mean(r * r)
+        return 0.5 * jnp.sum(r * r) / r.shape[0]
 
     failures = 0
     # Full batch.
@@ -71,9 +81,9 @@ def main():
     failures += worst > 1e-7
     views = model.views(theta)
     failures += not all(np.shares_memory(W, theta) and np.shares_memory(b, theta) for W, b in views)
-    print(f"d = {model.d}: numpy backward vs jax.grad (full batch and minibatch) and finite "
+    print(f"d = {model.d}, {model.y.shape[1]} output(s): numpy backward vs jax.grad (full batch and minibatch) and finite "
           f"differences (worst relative {worst:.1e}): {'ok' if failures == 0 else f'{failures} FAILED'}")
-    sys.exit(1 if failures else 0)
+    return failures
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ from pathlib import Path
 import bench_common as bc
 
 PYTHON = sys.executable
+# A row of a large network carries long fields (its θ0 file's contents in the config echo).
+csv.field_size_limit(sys.maxsize)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -54,11 +56,17 @@ def lojasim_flags(w, threads):
         f += ["--data", w["data"], "--hidden", ",".join(map(str, w["hidden"])),
               "--activation", w["activation"],
               "--standardize", "true" if w["standardize"] else "false",
-              "--theta0-file", w["theta0_file"]]
+              "--theta0-file", w["theta0_file"]] + data_flags(w)
+    if "alpha" in w and "c_l" in w:
+        # Given constants: the run is the simulation alone, as the peers' is.
+        f += ["--alpha", repr(w["alpha"]), "--c-l", repr(w["c_l"])]
     if w["noise"] == "ml":
         f += ["--sigma", repr(w["sigma"]), "--noise-dist", "gaussian"]
     elif w["noise"] == "minibatch":
         f += ["--batch", str(w["batch"]), "--batch-mode", "with-replacement"]
+        if "sigma" in w:
+            # Given σ: no estimate of the minibatch noise's σ before the run.
+            f += ["--sigma", repr(w["sigma"])]
     return f + ["--out", "-", "--quiet"]
 
 
@@ -68,7 +76,12 @@ def lojasim_init_flags(w, out):
             "--activation", w["activation"],
             "--standardize", "true" if w["standardize"] else "false",
             "--init-seed", str(w["init_seed"]), "--init-steps", str(w["init_steps"]),
-            "--init-eta", repr(w["init_eta"]), "--out", out, "--force"]
+            "--init-eta", repr(w["init_eta"]), "--out", out, "--force"] + data_flags(w)
+
+
+def data_flags(w):
+    """`--one-hot` and `--rows` of a network workload that sets them."""
+    return (["--one-hot"] if w.get("one_hot") else []) + (["--rows", str(w["rows"])] if w.get("rows") else [])
 
 # ----------------------------------------------------------------------------------------------
 
@@ -156,17 +169,17 @@ def fmt_est(count, n):
 def mlp_step_flops(w, data_path):
     """Flops of one full-batch step of one trajectory, as docs/performance.md counts them: a
     multiply–add is 2 flops; per row, the forward products Σ w_l·w_{l+1}, the weight gradients
-    as many, and δ back through the hidden-to-hidden matrices (not into the inputs, and not the
-    output layer's scalar δ); biases, activations, noise and the update left out. None for
-    minibatch workloads."""
+    as many, and δ back through every weight matrix but the first (not into the inputs; with one
+    output not through the last either, a scalar times a vector); biases, activations, noise and
+    the update left out. None for minibatch workloads."""
     if w["problem"] != "mlp" or w["noise"] != "ml":
         return None
-    with open(data_path) as f:
-        rows = [line for line in f if line.strip()]
-    n, inputs = len(rows) - 1, len(rows[0].split(",")) - 1
-    widths = [inputs] + list(w["hidden"]) + [1]
+    X, Y = bc.load_csv(data_path, False, w.get("one_hot", False), w.get("rows"))
+    n, inputs, outputs = X.shape[0], X.shape[1], Y.shape[1]
+    widths = [inputs] + list(w["hidden"]) + [outputs]
     pairs = [widths[i] * widths[i + 1] for i in range(len(widths) - 1)]
-    macs = 2 * sum(pairs) + sum(pairs[1:-1])
+    back = pairs[1:] if outputs > 1 else pairs[1:-1]
+    macs = 2 * sum(pairs) + sum(back)
     return 2 * macs * n
 
 

@@ -26,7 +26,7 @@ import bench_common as bc  # noqa: E402
 
 
 def mlp_forward(shapes, activation):
-    """f(X; θ) for a flat θ in lojasim's order, X of shape (rows, inputs) → (rows,)."""
+    """f(X; θ) for a flat θ in lojasim's order, X of shape (rows, inputs) → (rows, outputs)."""
     phi = {"tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus}[activation]
 
     def f(theta, X):
@@ -38,7 +38,7 @@ def mlp_forward(shapes, activation):
             off += o
             z = a @ W.T + b
             a = phi(z) if layer < len(shapes) - 1 else z
-        return a[:, 0]
+        return a
 
     return f
 
@@ -61,8 +61,9 @@ def build(cfg):
         f = mlp_forward(shapes, cfg["activation"])
 
         def per_sample_mean_loss(theta, Xs, ys):
+            # ½‖f(x) − y‖² averaged over the rows, ys of shape (rows, outputs).
             r = f(theta, Xs) - ys
-            return 0.5 * jnp.mean(r * r)
+            return 0.5 * jnp.sum(r * r) / r.shape[0]
 
         def loss(theta):
             return per_sample_mean_loss(theta, X, y)

@@ -40,6 +40,8 @@ class Mlp:
     """f(x; θ) with θ in lojasim's flat order, one row of θ per trajectory."""
 
     def __init__(self, X, y, shapes, theta0, activation, source=""):
+        # Targets as (rows, outputs): a vector is one output.
+        y = y[:, None] if y.ndim == 1 else y
         self.X, self.y, self.shapes, self.theta0, self.source = X, y, shapes, theta0, source
         self.d = theta0.size
         self.phi, self.dphi = bc.numpy_activation(activation)
@@ -73,20 +75,21 @@ class Mlp:
     def loss(self, theta, X=None, y=None):
         X, y = (self.X, self.y) if X is None else (X, y)
         _, acts = self.forward(theta, X)
-        r = acts[-1][:, :, 0] - y
-        return 0.5 * np.mean(r * r, axis=1)
+        r = acts[-1] - y  # (M, rows, outputs)
+        return 0.5 * np.einsum("mro,mro->m", r, r) / r.shape[1]
 
     def loss_and_grad(self, theta, X=None, y=None):
-        """Mean per-sample loss over the rows of X and its gradient, by backpropagation."""
+        """Mean per-sample loss ½‖f(x) − y‖² over the rows of X and its gradient, by
+        backpropagation. y is (rows, outputs) shared, or (M, rows, outputs) per trajectory."""
         X, y = (self.X, self.y) if X is None else (X, y)
         zs, acts = self.forward(theta, X)
-        r = acts[-1][:, :, 0] - y  # (M, rows)
+        r = acts[-1] - y  # (M, rows, outputs)
         rows = r.shape[1]
-        F = 0.5 * np.einsum("mr,mr->m", r, r) / rows
+        F = 0.5 * np.einsum("mro,mro->m", r, r) / rows
         grad = np.empty_like(theta)
         gviews = self.views(grad)
         layers = self.views(theta)
-        delta = (r / rows)[:, :, None]  # ∂F/∂z of the output layer, (M, rows, 1)
+        delta = r / rows  # ∂F/∂z of the output layer, (M, rows, outputs)
         for layer in range(len(layers) - 1, -1, -1):
             a_in = acts[layer]
             gW, gb = gviews[layer]

@@ -55,3 +55,14 @@ def test_minibatch_and_analytic_workloads_have_no_count(tmp_path):
     write_data(data, rows=5, inputs=2)
     assert compare.mlp_step_flops({"problem": "mlp", "noise": "minibatch", "hidden": [4]}, data) is None
     assert compare.mlp_step_flops({"problem": "quadratic", "noise": "ml"}, data) is None
+
+
+def test_several_outputs_count_the_delta_through_the_output_matrix(tmp_path):
+    # 2 → 4 → 3 on the first 6 of 9 rows, the last column one of three class labels (one-hot:
+    # three outputs). Products 8 and 12 forward and again as weight gradients; with several
+    # outputs δ goes back through the 4 × 3 output matrix as well: 12.
+    data = tmp_path / "d.csv"
+    lines = ["x0,x1,label"] + [f"0.5,0.25,{i % 3}" for i in range(9)]
+    data.write_text("\n".join(lines) + "\n")
+    w = {"problem": "mlp", "noise": "ml", "hidden": [4], "one_hot": True, "rows": 6}
+    assert compare.mlp_step_flops(w, data) == (20 + 20 + 12) * 2 * 6
