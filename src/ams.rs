@@ -1301,6 +1301,25 @@ mod exact_references {
     use crate::noise::{NoiseDist, NoiseModel};
     use crate::schedule::StepSchedule;
 
+    /// Runs replicas `0..replicas` of `particles` paths from `seed` and asserts that their mean
+    /// lies within 4 of its standard errors of `exact` and that no replica went extinct.
+    fn assert_agrees(
+        chain: &impl Chain,
+        particles: u64,
+        seed: u64,
+        replicas: u64,
+        exact: f64,
+        what: &str,
+    ) {
+        let t = simulate(chain, particles, seed, 0..replicas, Control::default()).unwrap();
+        let (mean, se) = t.mean_and_standard_error();
+        assert!(
+            (mean - exact).abs() < 4.0 * se,
+            "{what}{mean:e} ± {se:e} against {exact:e}"
+        );
+        assert_eq!(t.extinctions, 0, "{what}");
+    }
+
     /// Splitting on F = t²/2 in 1-D from t0 = 0.3 with bounded Gaussian noise (a Gaussian AR(1)),
     /// against the exact exit probabilities of scripts/reference/rare_exit_values.txt (Nyström
     /// quadrature of the first-passage masses, relative error ~1e-14). Each estimate is the mean
@@ -1342,13 +1361,14 @@ mod exact_references {
             };
             for score in [Score::Distance, Score::Tail] {
                 let chain = SgdChain::new(dynamics, score);
-                let t = simulate(&chain, 100, 3, 0..200, Control::default()).unwrap();
-                let (mean, se) = t.mean_and_standard_error();
-                assert!(
-                    (mean - exact).abs() < 4.0 * se,
-                    "{schedule:?}, {score}: {mean:e} ± {se:e} against {exact:e}"
+                assert_agrees(
+                    &chain,
+                    100,
+                    3,
+                    200,
+                    exact,
+                    &format!("{schedule:?}, {score}: "),
                 );
-                assert_eq!(t.extinctions, 0, "{schedule:?}, {score}");
             }
         }
     }
@@ -1375,13 +1395,7 @@ mod exact_references {
         };
         let exact = 1.0279216209651112e-06;
         let tail = SgdChain::new(dynamics, Score::Tail);
-        let t = simulate(&tail, 100, 5, 0..100, Control::default()).unwrap();
-        let (mean, se) = t.mean_and_standard_error();
-        assert!(
-            (mean - exact).abs() < 4.0 * se,
-            "{mean:e} ± {se:e} against {exact:e}"
-        );
-        assert_eq!(t.extinctions, 0);
+        assert_agrees(&tail, 100, 5, 100, exact, "");
         let distance = SgdChain::new(dynamics, Score::Distance);
         let t = simulate(&distance, 100, 5, 0..40, Control::default()).unwrap();
         assert!(t.extinctions > 20, "{} of 40 extinct", t.extinctions);
@@ -1511,12 +1525,6 @@ mod exact_references {
         );
         let exact = 9.660736805044454e-5;
         let chain = SgdChain::new(d, Score::Gaussian);
-        let t = simulate(&chain, 100, 11, 0..60, Control::default()).unwrap();
-        let (mean, se) = t.mean_and_standard_error();
-        assert!(
-            (mean - exact).abs() < 4.0 * se,
-            "{mean:e} ± {se:e} against {exact:e}"
-        );
-        assert_eq!(t.extinctions, 0);
+        assert_agrees(&chain, 100, 11, 60, exact, "");
     }
 }
