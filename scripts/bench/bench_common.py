@@ -128,15 +128,19 @@ def load_csv(path, standardize, one_hot=False, rows=None):
     else:
         Y = y[:, None]
     if standardize:
-        columns = X if one_hot else table
-        mean = columns.mean(axis=0)
-        sd = np.sqrt(((columns - mean) ** 2).mean(axis=0))
-        if np.any(sd == 0):
-            sys.exit(f"error: {path}: a column is constant, so it cannot be standardised")
-        columns = (columns - mean) / sd
-        X = columns[:, :-1] if not one_hot else columns
-        if not one_hot:
-            Y = columns[:, -1:]
+        def zscore(a):
+            mean = a.mean(axis=0)
+            sd = np.sqrt(((a - mean) ** 2).mean(axis=0))
+            if np.any(sd == 0):
+                sys.exit(f"error: {path}: a column is constant, so it cannot be standardised")
+            return (a - mean) / sd
+        if one_hot:
+            X = zscore(X)
+        else:
+            # The table at once (as lojasim scores each column): the same bits as before
+            # several outputs existed.
+            table = zscore(table)
+            X, Y = table[:, :-1], table[:, -1:]
     return np.ascontiguousarray(X), np.ascontiguousarray(Y)
 
 

@@ -53,10 +53,7 @@ def lojasim_flags(w, threads):
         f += ["--dim", str(w["dim"]), "--curvature", repr(w["curvature"]),
               "--theta0", repr(w["theta0"])]
     else:
-        f += ["--data", w["data"], "--hidden", ",".join(map(str, w["hidden"])),
-              "--activation", w["activation"],
-              "--standardize", "true" if w["standardize"] else "false",
-              "--theta0-file", w["theta0_file"]] + data_flags(w)
+        f += network_flags(w) + ["--theta0-file", w["theta0_file"]]
     if "alpha" in w and "c_l" in w:
         # Given constants: the run is the simulation alone, as the peers' is.
         f += ["--alpha", repr(w["alpha"]), "--c-l", repr(w["c_l"])]
@@ -72,16 +69,20 @@ def lojasim_flags(w, threads):
 
 def lojasim_init_flags(w, out):
     """`lojasim init` flags writing the θ0 of an MLP workload to `out`."""
-    return ["--problem", "mlp", "--data", w["data"], "--hidden", ",".join(map(str, w["hidden"])),
-            "--activation", w["activation"],
-            "--standardize", "true" if w["standardize"] else "false",
-            "--init-seed", str(w["init_seed"]), "--init-steps", str(w["init_steps"]),
-            "--init-eta", repr(w["init_eta"]), "--out", out, "--force"] + data_flags(w)
+    return ["--problem", "mlp"] + network_flags(w) + [
+        "--init-seed", str(w["init_seed"]), "--init-steps", str(w["init_steps"]),
+        "--init-eta", repr(w["init_eta"]), "--out", out, "--force"]
 
 
-def data_flags(w):
-    """`--one-hot` and `--rows` of a network workload that sets them."""
-    return (["--one-hot"] if w.get("one_hot") else []) + (["--rows", str(w["rows"])] if w.get("rows") else [])
+def network_flags(w):
+    """The data and network flags of an MLP workload, shared by `run` and `init`."""
+    f = ["--data", w["data"], "--hidden", ",".join(map(str, w["hidden"])),
+         "--activation", w["activation"], "--standardize", "true" if w["standardize"] else "false"]
+    if w.get("one_hot"):
+        f.append("--one-hot")
+    if w.get("rows"):
+        f += ["--rows", str(w["rows"])]
+    return f
 
 # ----------------------------------------------------------------------------------------------
 
